@@ -1,0 +1,3 @@
+from opencode.cli.main import main
+
+raise SystemExit(main())
