@@ -1,0 +1,1 @@
+"""Test support shipped with the package: the scripted model server and fakes built on it."""
