@@ -1,0 +1,154 @@
+"""`opencode`'s entry point: parse the command line, then hand over to the verb's module.
+
+This module is on every start-up path, so it imports only the standard library's argparse and
+builds the parser; each verb's module (and with it httpx, pydantic, ...) is imported only when
+that verb runs. Verbs and flags follow opencode's CLI so its users feel at home.
+
+A bad flag or value is one line on stderr naming the flag and what is allowed, exit code 2.
+A user error at run time (bad config, unknown model, missing key) is one line, exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from opencode import __version__
+
+# `typing` costs ~3 ms to import; this module is on every start-up path. mypy treats any name
+# TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `opencode run: --format: invalid choice 'x' (choose from ...)`."""
+
+    def error(self, message: str) -> NoReturn:
+        message = message.replace("argument ", "").replace("invalid choice: ", "invalid choice ")
+        message = message.replace("(choose from ", "(choose from ").replace("'", "")
+        sys.stderr.write(f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print-logs", action="store_true", help="print logs to stderr")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, help="log level")
+
+
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m", "--model", metavar="PROVIDER/MODEL", help="model to use, e.g. anthropic/claude-sonnet-4-5"
+    )
+    parser.add_argument("--agent", help="agent to use (its model, prompt and temperature from config)")
+
+
+def build_parser() -> Parser:
+    root = Parser(
+        prog="opencode",
+        description="OpenCode: an AI coding agent for the terminal.",
+        epilog="Run `opencode <command> --help` for a command's options.",
+    )
+    root.add_argument("-v", "--version", action="version", version=__version__)
+    _common(root)
+    verbs = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+
+    run = verbs.add_parser("run", help="run opencode with a message", description="Send a message and print the reply.")
+    run.add_argument("message", nargs="*", help="the message (also read from stdin when piped)")
+    _model_flags(run)
+    run.add_argument("-f", "--file", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
+    run.add_argument("--format", choices=("default", "json"), default="default", help="output: text or JSON events")
+    run.add_argument("--thinking", action="store_true", help="show the model's reasoning")
+    run.add_argument("--dir", metavar="PATH", help="directory to run in")
+    _common(run)
+    run.set_defaults(handler="opencode.cli.run:main")
+
+    models = verbs.add_parser("models", help="list available models", description="List models as provider/model.")
+    models.add_argument("provider", nargs="?", help="only this provider's models")
+    models.add_argument("--verbose", action="store_true", help="show each model's limits, prices and capabilities")
+    models.add_argument("--refresh", action="store_true", help="refresh the model catalog from models.dev")
+    _common(models)
+    models.set_defaults(handler="opencode.cli.models:main")
+
+    for name, aliases in (("auth", ["providers"]),):
+        auth = verbs.add_parser(name, aliases=aliases, help="manage provider credentials")
+        _common(auth)
+        actions = auth.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)
+        login = actions.add_parser("login", help="store an API key for a provider")
+        login.add_argument("provider", nargs="?", help="provider id, e.g. anthropic (asked when left out)")
+        login.add_argument("-p", "--provider", dest="provider_flag", metavar="ID", help="provider id")
+        _common(login)
+        listing = actions.add_parser("list", aliases=["ls"], help="list stored and detected credentials")
+        _common(listing)
+        logout = actions.add_parser("logout", help="remove a stored credential")
+        logout.add_argument("provider", nargs="?", help="provider id (asked when left out)")
+        _common(logout)
+        auth.set_defaults(handler="opencode.cli.auth:main")
+
+    debug = verbs.add_parser("debug", help="debugging and troubleshooting tools")
+    _common(debug)
+    tools = debug.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)
+    _common(tools.add_parser("config", help="print the merged config, secrets masked"))
+    _common(tools.add_parser("paths", help="print the data, config, cache and state paths"))
+    debug.set_defaults(handler="opencode.cli.debug:main")
+    return root
+
+
+def build_default_parser() -> Parser:
+    """`opencode [project]`: the main job (the interactive chat until the TUI lands)."""
+    parser = Parser(prog="opencode", description="Start OpenCode in a project directory.")
+    parser.add_argument("-v", "--version", action="version", version=__version__)
+    parser.add_argument("project", nargs="?", help="project directory (default: the current directory)")
+    _model_flags(parser)
+    parser.add_argument("--prompt", help="first message to send")
+    _common(parser)
+    parser.set_defaults(handler="opencode.cli.chat:main", command=None)
+    return parser
+
+
+def _verbs(parser: Parser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+_VALUE_FLAGS = {"-m", "--model", "--agent", "--prompt", "--log-level"}
+
+
+def _first_positional(argv: Sequence[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_FLAGS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = build_parser()
+    first = _first_positional(argv)
+    wants_help = any(a in ("-h", "--help", "-v", "--version") for a in argv)
+    if first is None and wants_help:
+        return parser.parse_args(argv)
+    if first is None or first not in _verbs(parser):
+        return build_default_parser().parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(list(sys.argv[1:] if argv is None else argv))
+    from opencode.cli.runtime import dispatch
+
+    return dispatch(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
