@@ -190,7 +190,7 @@ def test_run_retries_a_rate_limit_and_says_so(
     assert main(["run", "-m", "mine/my-model", "hi"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "ok\n"
-    assert "rate limited (429): slow down" in captured.err and "retrying in 0 s (attempt 2)" in captured.err
+    assert "rate limited (429): slow down" in captured.err and "retrying in 0 s (try 2 of 8)" in captured.err
     assert len(model_server.requests) == 2
 
 

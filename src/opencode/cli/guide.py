@@ -35,5 +35,7 @@ def guide_text(registry: Registry) -> str:
         if provider.local or provider.custom:
             continue
         keys = ", ".join(provider.env) if provider.env else "-"
+        if provider.protocol == "bedrock":
+            keys = f"AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, or {keys}"
         lines.append(f"  {provider.id:<18} {keys}")
     return GUIDE.format(providers="\n".join(lines))

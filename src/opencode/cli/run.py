@@ -22,7 +22,7 @@ from opencode.cli.runtime import CliError
 if TYPE_CHECKING:
     from opencode.cli.context import Context
     from opencode.provider.registry import ResolvedModel
-    from opencode.provider.types import Message, ModelRequest, StreamEvent, UserContent
+    from opencode.provider.types import Message, ModelRequest, Retrying, StreamEvent, UserContent
 
 # Attachments the model receives as files rather than text.
 BINARY_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
@@ -179,7 +179,7 @@ async def stream_turn(
             err.write(event.text)
             err.flush()
         elif isinstance(event, Retrying):
-            err.write(f"{event.error}; retrying in {event.delay:.0f} s (attempt {event.attempt + 1})\n")
+            err.write(f"{retry_line(event)}\n")
             err.flush()
         elif isinstance(event, StreamFailed):
             if text:
@@ -191,6 +191,14 @@ async def stream_turn(
             if event.reason == "length":
                 err.write("warning: the reply was cut at the output token limit\n")
     return TurnResult("".join(text), ok=True)
+
+
+def retry_line(event: Retrying) -> str:
+    from opencode.provider.errors import ProviderError
+
+    what = event.error.summary() if isinstance(event.error, ProviderError) else str(event.error)
+    of = f" of {event.attempts}" if event.attempts else ""
+    return f"{what}; retrying in {event.delay:.0f} s (try {event.attempt + 1}{of})"
 
 
 def event_json(event: StreamEvent, model_ref: str) -> dict[str, Any]:

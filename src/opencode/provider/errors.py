@@ -48,13 +48,19 @@ class ProviderError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """The whole line: what went wrong and what to do."""
+        head = self.summary()
+        if self.hint:
+            head += f". {self.hint}"
+        return head
+
+    def summary(self) -> str:
+        """What went wrong, without the advice (for "retrying in 4 s" lines)."""
         head = f"{self.provider}: {self.what}"
         if self.status is not None:
             head += f" ({self.status})"
         if self.message:
             head += f": {self.message}"
-        if self.hint:
-            head += f". {self.hint}"
         return head
 
 

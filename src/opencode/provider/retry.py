@@ -10,6 +10,7 @@ single wait exceeds `max_delay`. Quota exhaustion is not retried. Adapters never
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
@@ -52,6 +53,8 @@ class RetryPolicy:
         return max(0.0, min(backoff, self.max_delay))
 
 
+log = logging.getLogger("opencode.provider.retry")
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -81,7 +84,8 @@ async def stream_with_retry(
                 yield StreamFailed(error)
                 return
             wait = policy.delay(attempt, error)
-            yield Retrying(attempt=attempt, delay=wait, error=error)
+            log.info("%s; retrying in %.1f s (try %d of %d)", error.summary(), wait, attempt + 1, policy.attempts)
+            yield Retrying(attempt=attempt, delay=wait, error=error, attempts=policy.attempts)
             await sleep(wait)
 
 
@@ -103,8 +107,9 @@ async def call_with_retry(
             if not error.retryable or attempt >= policy.attempts:
                 raise
             wait = policy.delay(attempt, error)
+            log.info("%s; retrying in %.1f s (try %d of %d)", error.summary(), wait, attempt + 1, policy.attempts)
             if on_retry is not None:
-                on_retry(Retrying(attempt=attempt, delay=wait, error=error))
+                on_retry(Retrying(attempt=attempt, delay=wait, error=error, attempts=policy.attempts))
             await sleep(wait)
 
 

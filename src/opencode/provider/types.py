@@ -231,6 +231,8 @@ class Retrying:
     attempt: int
     delay: float
     error: Exception
+    attempts: int = 0
+    """How many tries the policy allows in all (0: unknown)."""
     type: Literal["retrying"] = "retrying"
 
 

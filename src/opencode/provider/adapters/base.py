@@ -7,6 +7,7 @@ is the only one), does not compute cost (`opencode.provider.cost`), and never pr
 
 from __future__ import annotations
 
+import abc
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -71,7 +72,7 @@ class Endpoint:
         return self.client
 
 
-class Adapter:
+class Adapter(abc.ABC):
     """Base of the wire adapters. Subclasses implement `stream` and `complete`."""
 
     protocol: ClassVar[str] = ""
@@ -83,13 +84,13 @@ class Adapter:
     def provider(self) -> str:
         return self.endpoint.provider_id
 
+    @abc.abstractmethod
     def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """Yield the reply as events, ending with `Finish`. Raises `ProviderError`."""
-        raise NotImplementedError  # abstract: every adapter overrides it
 
+    @abc.abstractmethod
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """The whole reply in one (non-streamed) request. Raises `ProviderError`."""
-        raise NotImplementedError  # abstract: every adapter overrides it
 
     # --- helpers for subclasses -----------------------------------------------------------
 
