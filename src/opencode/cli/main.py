@@ -50,7 +50,9 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> Parser:
     root = Parser(
         prog="opencode",
-        description="OpenCode: an AI coding agent for the terminal.",
+        usage="opencode [project] [-m PROVIDER/MODEL] [--agent NAME] [--prompt TEXT]\n       opencode <command> ...",
+        description="OpenCode: an AI coding agent for the terminal. Without a command it starts in the project "
+        "directory (default: the current one).",
         epilog="Run `opencode <command> --help` for a command's options.",
     )
     root.add_argument("-v", "--version", action="version", version=__version__)
