@@ -84,10 +84,7 @@ class AnthropicAdapter(Adapter):
     # --- the request ----------------------------------------------------------------------
 
     def headers(self) -> dict[str, str]:
-        headers = {"anthropic-version": API_VERSION, "content-type": "application/json"}
-        if self.endpoint.api_key:
-            headers["x-api-key"] = self.endpoint.api_key
-        return {**headers, **self.endpoint.headers}
+        return self.json_headers("x-api-key", "", {"anthropic-version": API_VERSION})
 
     def body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         options = request.options

@@ -47,11 +47,7 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
         return f"{self.base()}/deployments/{deployment}/chat/completions?api-version={quote(str(version), safe='')}"
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        if self.endpoint.api_key:
-            headers["api-key"] = self.endpoint.api_key
-        headers.update(self.endpoint.headers)
-        return headers
+        return self.json_headers("api-key", "")
 
     def http_error(self, status: int, headers: Any, raw: bytes) -> errors.ProviderError:
         error = super().http_error(status, headers, raw)

@@ -94,6 +94,15 @@ class Adapter(abc.ABC):
 
     # --- helpers for subclasses -----------------------------------------------------------
 
+    def json_headers(
+        self, key_header: str = "authorization", key_prefix: str = "Bearer ", extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """JSON content type, the key in the vendor's header, then the headers from config (which win)."""
+        headers = {"content-type": "application/json", **(extra or {})}
+        if self.endpoint.api_key:
+            headers[key_header] = f"{key_prefix}{self.endpoint.api_key}"
+        return {**headers, **self.endpoint.headers}
+
     async def post_json(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
         """POST without streaming; returns the decoded JSON body or raises a mapped error."""
         import httpx

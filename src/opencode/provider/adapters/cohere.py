@@ -65,10 +65,7 @@ class CohereAdapter(Adapter):
     # --- the request ----------------------------------------------------------------------
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        if self.endpoint.api_key:
-            headers["authorization"] = f"Bearer {self.endpoint.api_key}"
-        return {**headers, **self.endpoint.headers}
+        return self.json_headers(extra={"accept": "application/json"})
 
     def body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"model": request.model, "messages": build_messages(request), "stream": stream}

@@ -264,11 +264,7 @@ class OpenAIChatAdapter(Adapter):
         return self.endpoint.url("chat/completions")
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        if self.endpoint.api_key:
-            headers["authorization"] = f"Bearer {self.endpoint.api_key}"
-        headers.update(self.endpoint.headers)
-        return headers
+        return self.json_headers()
 
     # --- the request body -------------------------------------------------------------------
 

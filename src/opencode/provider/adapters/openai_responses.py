@@ -183,11 +183,7 @@ class OpenAIResponsesAdapter(Adapter):
         return self.endpoint.url("responses")
 
     def headers(self) -> dict[str, str]:
-        headers = {"content-type": "application/json"}
-        if self.endpoint.api_key:
-            headers["authorization"] = f"Bearer {self.endpoint.api_key}"
-        headers.update(self.endpoint.headers)
-        return headers
+        return self.json_headers()
 
     # --- the request body -------------------------------------------------------------------
 
