@@ -24,14 +24,19 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 
-want="$(cat pyproject.toml; echo "extras=$extras")"
-want_hash="$(printf '%s' "$want" | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
-stamp=.venv/.opencode-installed
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want_hash" ] || [ ! -x .venv/bin/opencode ]; then
+stamp_hash() {
+  { cat pyproject.toml; echo "extras=$1"; } | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
+}
+installed() {  # is .venv up to date for extras $1? (an install with dev extras serves a plain one too)
+  [ -x .venv/bin/opencode ] || return 1
+  [ "$(cat ".venv/.installed-$1" 2>/dev/null)" = "$(stamp_hash "$1")" ] && return 0
+  [ -z "$1" ] && [ "$(cat .venv/.installed-dev 2>/dev/null)" = "$(stamp_hash dev)" ]
+}
+if ! installed "$extras"; then
   spec="."
   [ -n "$extras" ] && spec=".[$extras]"
   echo "installing opencode into .venv ($spec)" >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
-  echo "$want_hash" > "$stamp"
+  stamp_hash "$extras" > ".venv/.installed-$extras"
 fi
