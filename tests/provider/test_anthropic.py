@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,40 +35,24 @@ from opencode.provider.types import (
     UserMessage,
 )
 from opencode.testing.model_server import ErrorReply, Reasoning, Reply, ScriptedModelServer, ScriptUsage, Text, ToolCall
+from tests.provider.support import PNG, READ_PARAMETERS, closed_port, events_of, last_body, post_json
 
 MODEL = "claude-sonnet-4-5"
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
-READ = ToolSpec(
-    "read",
-    "Read a file",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
+READ = ToolSpec("read", "Read a file", READ_PARAMETERS)
 
 
 @pytest.fixture
-async def endpoints(model_server: ScriptedModelServer) -> AsyncIterator[list[Endpoint]]:
-    """Endpoints made by the tests; their clients are closed afterwards."""
-    made: list[Endpoint] = []
-    yield made
-    for endpoint in made:
-        if endpoint.client is not None:
-            await endpoint.client.aclose()
+def make(open_endpoint: Callable[..., Endpoint]) -> Callable[..., AnthropicAdapter]:
+    """Build adapters on the scripted server; keyword arguments override the endpoint's fields."""
 
-
-@pytest.fixture
-def make(model_server: ScriptedModelServer, endpoints: list[Endpoint]) -> Any:
-    def factory(**kw: Any) -> AnthropicAdapter:
-        kw.setdefault("base_url", model_server.base_url("anthropic"))
-        kw.setdefault("api_key", model_server.api_key)
-        endpoint = Endpoint(provider_id="anthropic", **kw)
-        endpoints.append(endpoint)
-        return AnthropicAdapter(endpoint)
+    def factory(**fields: Any) -> AnthropicAdapter:
+        return AnthropicAdapter(open_endpoint("anthropic", "anthropic", **fields))
 
     return factory
 
 
 @pytest.fixture
-def adapter(make: Any) -> AnthropicAdapter:
+def adapter(make: Callable[..., AnthropicAdapter]) -> AnthropicAdapter:
     return make()
 
 
@@ -77,15 +60,8 @@ def ask(text: str = "hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model=MODEL, messages=[UserMessage([TextPart(text)])], **kw)
 
 
-async def run(adapter: AnthropicAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
 def wire(server: ScriptedModelServer) -> dict[str, Any]:
-    request = server.requests[-1]
-    assert request.path == "/v1/messages"
-    body: dict[str, Any] = request.json
-    return body
+    return last_body(server, "/v1/messages")
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -94,7 +70,7 @@ def wire(server: ScriptedModelServer) -> dict[str, Any]:
 async def test_streamed_text(adapter: AnthropicAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Text("Hello, world!")], usage=ScriptUsage(input=12, output=4)))
 
-    events = await run(adapter, ask())
+    events = await events_of(adapter, ask())
 
     assert events == [TextDelta("Hello,"), TextDelta(" world"), TextDelta("!"), Finish("stop", Usage(12, 4))]
     body = wire(model_server)
@@ -338,7 +314,7 @@ async def test_reasoning_sent_back(adapter: AnthropicAdapter, model_server: Scri
 async def test_streamed_thinking(adapter: AnthropicAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Reasoning("Think it over.", signature="sig-abc"), Text("Done.")]))
 
-    events = await run(adapter, ask())
+    events = await events_of(adapter, ask())
 
     assert events == [
         ReasoningDelta("Think "),
@@ -375,7 +351,7 @@ def two_calls() -> Reply:
 async def test_two_tool_calls_streamed(adapter: AnthropicAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(two_calls())
 
-    events = await run(adapter, ask(tools=[READ]))
+    events = await events_of(adapter, ask(tools=[READ]))
 
     starts = [e for e in events if isinstance(e, ToolCallStart)]
     ends = [e for e in events if isinstance(e, ToolCallEnd)]
@@ -407,7 +383,7 @@ async def test_malformed_tool_call(adapter: AnthropicAdapter, model_server: Scri
     broken = '{"path": "a.py"'
     model_server.push(Reply([ToolCall("read", broken)]), Reply([ToolCall("read", broken)]))
 
-    events = await run(adapter, ask(tools=[READ]))
+    events = await events_of(adapter, ask(tools=[READ]))
     response = await adapter.complete(ask(tools=[READ]))
 
     end = next(e for e in events if isinstance(e, ToolCallEnd))
@@ -426,12 +402,7 @@ async def test_usage_normalisation(adapter: AnthropicAdapter, model_server: Scri
     model_server.push(Reply([Text("a")], usage=usage), Reply([Text("b")], usage=usage), Reply([Text("c")], usage=usage))
 
     # Anthropic's own convention on the wire: cached input counted apart from input_tokens.
-    async with httpx.AsyncClient() as client:
-        raw = await client.post(
-            model_server.base_url("anthropic") + "/messages",
-            headers={"x-api-key": model_server.api_key, "anthropic-version": "2023-06-01"},
-            json={"model": MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
-        )
+    raw = await post(model_server, {"model": MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
     assert raw.json()["usage"] == {
         "input_tokens": 100,
         "cache_creation_input_tokens": 5,
@@ -441,7 +412,7 @@ async def test_usage_normalisation(adapter: AnthropicAdapter, model_server: Scri
 
     expected = Usage(input=100, output=20, cache_read=30, cache_write=5)
     assert (await adapter.complete(ask())).usage == expected
-    events = await run(adapter, ask())
+    events = await events_of(adapter, ask())
     assert events[-1] == Finish("stop", expected)
 
 
@@ -452,7 +423,7 @@ async def test_wrong_key_is_auth_error(make: Any) -> None:
     adapter = make(api_key="wrong")
 
     with pytest.raises(errors.AuthError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.status == 401
     assert caught.value.message == "invalid x-api-key"
@@ -469,7 +440,7 @@ async def test_rate_limit_with_retry_after(adapter: AnthropicAdapter, model_serv
     )
 
     with pytest.raises(errors.RateLimitError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert type(caught.value) is errors.RateLimitError
     assert caught.value.retry_after == 7.0
@@ -481,7 +452,7 @@ async def test_overloaded_status(adapter: AnthropicAdapter, model_server: Script
     model_server.push(ErrorReply(529, "Overloaded", kind="overloaded"), ErrorReply(529, "Overloaded"))
 
     with pytest.raises(errors.OverloadedError):
-        await run(adapter, ask())
+        await events_of(adapter, ask())
     with pytest.raises(errors.OverloadedError) as caught:
         await adapter.complete(ask())
     assert caught.value.status == 529
@@ -491,7 +462,7 @@ async def test_overloaded_inside_the_stream(adapter: AnthropicAdapter, model_ser
     model_server.push(ErrorReply(200, "Overloaded", kind="overloaded"))
 
     with pytest.raises(errors.OverloadedError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.message == "Overloaded"
     assert caught.value.retryable
@@ -511,7 +482,7 @@ async def test_other_errors_inside_the_stream(
     model_server.push(ErrorReply(200, "went wrong", kind=kind))
 
     with pytest.raises(cls):
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
 
 async def test_server_error(adapter: AnthropicAdapter, model_server: ScriptedModelServer) -> None:
@@ -528,7 +499,7 @@ async def test_context_too_long(adapter: AnthropicAdapter, model_server: Scripte
     model_server.push(ErrorReply(400, kind="context_length"))
 
     with pytest.raises(errors.ContextTooLongError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.message == "prompt is too long: 210000 tokens > 200000 maximum"
     assert not caught.value.retryable
@@ -563,13 +534,10 @@ async def test_low_credit(adapter: AnthropicAdapter, model_server: ScriptedModel
 
 
 async def test_closed_port_is_network_error(make: Any) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    adapter = make(base_url=f"http://127.0.0.1:{port}/v1")
+    adapter = make(base_url=f"http://127.0.0.1:{closed_port()}/v1")
 
     with pytest.raises(errors.NetworkError):
-        await run(adapter, ask())
+        await events_of(adapter, ask())
     with pytest.raises(errors.NetworkError):
         await adapter.complete(ask())
 
@@ -602,8 +570,7 @@ async def test_broken_stream(adapter: AnthropicAdapter, model_server: ScriptedMo
 
 async def post(server: ScriptedModelServer, body: dict[str, Any], **headers: str) -> httpx.Response:
     sent = {"x-api-key": server.api_key, "anthropic-version": "2023-06-01", **headers}
-    async with httpx.AsyncClient() as client:
-        return await client.post(server.base_url("anthropic") + "/messages", json=body, headers=sent)
+    return await post_json(server.base_url("anthropic") + "/messages", body, sent)
 
 
 def user(text: str) -> dict[str, Any]:
@@ -628,12 +595,11 @@ async def test_server_requires_max_tokens(model_server: ScriptedModelServer) -> 
 
 
 async def test_server_requires_anthropic_version(model_server: ScriptedModelServer) -> None:
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            model_server.base_url("anthropic") + "/messages",
-            headers={"x-api-key": model_server.api_key},
-            json={"model": MODEL, "max_tokens": 10, "messages": [user("hi")]},
-        )
+    response = await post_json(
+        model_server.base_url("anthropic") + "/messages",
+        {"model": MODEL, "max_tokens": 10, "messages": [user("hi")]},
+        {"x-api-key": model_server.api_key},
+    )
 
     check(response, 400, "invalid_request_error", "anthropic-version")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,11 +18,9 @@ from opencode.provider.types import (
     FilePart,
     Finish,
     ModelRequest,
-    ModelResponse,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningPart,
-    StreamEvent,
     TextDelta,
     TextPart,
     ToolCallEnd,
@@ -43,31 +41,20 @@ from opencode.testing.model_server import (
     Text,
     ToolCall,
 )
+from tests.provider.support import READ_PARAMETERS, events_of, response_of
 
 PNG = b"\x89PNG\r\n\x1a\nazure-image"
-READ_TOOL = ToolSpec(
-    "read", "Read a file.", {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
-)
+READ_TOOL = ToolSpec("read", "Read a file.", READ_PARAMETERS)
 
 
 @pytest.fixture
-async def endpoint(model_server: ScriptedModelServer) -> AsyncIterator[Endpoint]:
-    ep = Endpoint(provider_id="azure", base_url=model_server.base_url("azure"), api_key=model_server.api_key)
-    yield ep
-    if ep.client is not None:
-        await ep.client.aclose()
+def endpoint(open_endpoint: Callable[..., Endpoint]) -> Endpoint:
+    """An Azure endpoint on the scripted server's deployment route."""
+    return open_endpoint("azure", "azure")
 
 
 def ask(text: str = "hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model="my-gpt4o", messages=[UserMessage([TextPart(text)])], **kw)
-
-
-async def events_of(adapter: AzureOpenAIAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
-async def run(adapter: AzureOpenAIAdapter, request: ModelRequest, streamed: bool) -> ModelResponse:
-    return await collect(adapter.stream(request)) if streamed else await adapter.complete(request)
 
 
 def test_protocol_is_registered() -> None:
@@ -189,7 +176,7 @@ async def test_tool_calls_and_malformed(model_server: ScriptedModelServer, endpo
             chunk_size=3,
         )
     )
-    response = await run(AzureOpenAIAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
+    response = await response_of(AzureOpenAIAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
     assert response.tool_calls == [
         ToolCallPart("call_a", "read", {"path": "a"}),
         ToolCallPart("call_b", "read", {"path": "b"}),
@@ -212,14 +199,14 @@ async def test_tool_call_events_in_order(model_server: ScriptedModelServer, endp
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_usage_normalised(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply([Text("ok")], usage=ScriptUsage(input=100, output=20, reasoning=7, cache_read=30)))
-    response = await run(AzureOpenAIAdapter(endpoint), ask(), streamed)
+    response = await response_of(AzureOpenAIAdapter(endpoint), ask(), streamed)
     assert response.usage == Usage(input=100, output=20, reasoning=7, cache_read=30)
 
 
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_content_filter_finish(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply([Text("I can")], finish="content_filter"))
-    response = await run(AzureOpenAIAdapter(endpoint), ask(), streamed)
+    response = await response_of(AzureOpenAIAdapter(endpoint), ask(), streamed)
     assert response.finish_reason == "content_filter"
 
 
@@ -272,7 +259,7 @@ async def test_error_statuses(
 ) -> None:
     model_server.push(script)
     with pytest.raises(error_class) as caught:
-        await run(AzureOpenAIAdapter(endpoint), ask(), streamed)
+        await response_of(AzureOpenAIAdapter(endpoint), ask(), streamed)
     assert type(caught.value) is error_class
     assert script.message in str(caught.value)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,7 +22,6 @@ from opencode.provider.types import (
     ReasoningDelta,
     ReasoningEnd,
     ReasoningPart,
-    StreamEvent,
     TextDelta,
     TextPart,
     ToolCallDelta,
@@ -45,11 +43,10 @@ from opencode.testing.model_server import (
     Text,
     ToolCall,
 )
+from tests.provider.support import PNG, READ_PARAMETERS, bearer, closed_port, events_of, post_json, text_of
 
 MODEL = "anthropic.claude-sonnet-4-20250514-v1:0"  # the ':' must be encoded twice in the signature
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
 PDF = b"%PDF-1.4 fake"
-SCHEMA = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
 
 
 def sigv4_endpoint(server: ScriptedModelServer, **options: Any) -> Endpoint:
@@ -58,43 +55,27 @@ def sigv4_endpoint(server: ScriptedModelServer, **options: Any) -> Endpoint:
 
 
 @pytest.fixture
-async def bedrock(model_server: ScriptedModelServer) -> AsyncIterator[BedrockAdapter]:
-    endpoint = sigv4_endpoint(model_server)
-    yield BedrockAdapter(endpoint)
-    if endpoint.client is not None:
-        await endpoint.client.aclose()
+def make(endpoints: list[Endpoint]) -> Callable[[Endpoint], BedrockAdapter]:
+    """Build adapters on other endpoints; their clients are closed at the end."""
+
+    def build(endpoint: Endpoint) -> BedrockAdapter:
+        endpoints.append(endpoint)
+        return BedrockAdapter(endpoint)
+
+    return build
 
 
 @pytest.fixture
-async def make(model_server: ScriptedModelServer) -> AsyncIterator[Any]:
-    """Build adapters on other endpoints; their clients are closed at the end."""
-    made: list[Endpoint] = []
-
-    def build(endpoint: Endpoint) -> BedrockAdapter:
-        made.append(endpoint)
-        return BedrockAdapter(endpoint)
-
-    yield build
-    for endpoint in made:
-        if endpoint.client is not None:
-            await endpoint.client.aclose()
+def bedrock(make: Callable[[Endpoint], BedrockAdapter], model_server: ScriptedModelServer) -> BedrockAdapter:
+    return make(sigv4_endpoint(model_server))
 
 
 def ask(text: str = "Hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model=MODEL, messages=[UserMessage([TextPart(text)])], **kw)
 
 
-async def events_of(adapter: BedrockAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
-def text_of(events: list[StreamEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
 async def raw_post(server: ScriptedModelServer, body: Any, headers: dict[str, str]) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        return await client.post(f"{server.url}/model/{MODEL}/converse", json=body, headers=headers)
+    return await post_json(f"{server.url}/model/{MODEL}/converse", body, headers)
 
 
 # --- text and authentication -----------------------------------------------------------------
@@ -206,7 +187,7 @@ async def test_request_on_the_wire(bedrock: BedrockAdapter, model_server: Script
             ),
             UserMessage([TextPart("Summarise.")]),
         ],
-        tools=[ToolSpec("read", "Read a file", SCHEMA)],
+        tools=[ToolSpec("read", "Read a file", READ_PARAMETERS)],
         tool_choice="required",
         max_tokens=1000,
         temperature=0.5,
@@ -246,7 +227,9 @@ async def test_request_on_the_wire(bedrock: BedrockAdapter, model_server: Script
         },
     ]
     assert body["toolConfig"] == {
-        "tools": [{"toolSpec": {"name": "read", "description": "Read a file", "inputSchema": {"json": SCHEMA}}}],
+        "tools": [
+            {"toolSpec": {"name": "read", "description": "Read a file", "inputSchema": {"json": READ_PARAMETERS}}}
+        ],
         "toolChoice": {"any": {}},
     }
     # Thinking: budget added to maxTokens, and temperature left out (Anthropic rejects it with thinking).
@@ -263,7 +246,7 @@ async def test_sampling_options_without_thinking_or_cache(
             max_tokens=200,
             temperature=0.2,
             top_p=0.8,
-            tools=[ToolSpec("read", "r", SCHEMA)],
+            tools=[ToolSpec("read", "r", READ_PARAMETERS)],
             tool_choice="auto",
             options={"promptCache": False},
         )
@@ -433,10 +416,7 @@ async def test_exception_frames_inside_the_stream(
 
 
 async def test_closed_port_is_a_network_error(make: Any) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    adapter = make(Endpoint(provider_id="amazon-bedrock", base_url=f"http://127.0.0.1:{port}", api_key="k"))
+    adapter = make(Endpoint(provider_id="amazon-bedrock", base_url=f"http://127.0.0.1:{closed_port()}", api_key="k"))
     with pytest.raises(errors.NetworkError):
         await events_of(adapter, ask())
 
@@ -512,12 +492,11 @@ async def test_server_auth_and_validation(model_server: ScriptedModelServer) -> 
 
 async def test_stream_body_is_aws_eventstream(model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Text("hey")]))
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            f"{model_server.url}/model/{MODEL}/converse-stream",
-            json={"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
-            headers={"authorization": f"Bearer {model_server.api_key}"},
-        )
+    response = await post_json(
+        f"{model_server.url}/model/{MODEL}/converse-stream",
+        {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+        bearer(model_server.api_key),
+    )
     assert response.headers["content-type"] == "application/vnd.amazon.eventstream"
     frames = decode_all(response.content)
     assert [f.event_type for f in frames] == [

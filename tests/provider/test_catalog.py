@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from importlib.resources import files
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from opencode.provider.catalog import (
     refresh_catalog,
 )
 from opencode.provider.vendors import VENDORS
+from tests.provider.support import closed_port, mock_client
 
 PROVIDER_KEYS = {"id", "name", "env", "npm", "api", "doc", "models"}
 MODEL_KEYS = {
@@ -74,18 +74,6 @@ REFRESHED = {
 
 def shipped_json() -> dict:
     return json.loads(files("opencode.provider.data").joinpath("models.json").read_text())
-
-
-def closed_port() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-def mock_client(handler) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
 
 
 # --- the shipped copy ------------------------------------------------------------------------

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,39 +35,24 @@ from opencode.provider.types import (
     UserMessage,
 )
 from opencode.testing.model_server import ErrorReply, Reasoning, Reply, ScriptedModelServer, ScriptUsage, Text, ToolCall
+from tests.provider.support import PNG, READ_PARAMETERS, bearer, closed_port, events_of, last_body, post_json
 
 MODEL = "command-a-03-2025"
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
-READ = ToolSpec(
-    "read",
-    "Read a file",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
+READ = ToolSpec("read", "Read a file", READ_PARAMETERS)
 
 
 @pytest.fixture
-async def endpoints(model_server: ScriptedModelServer) -> AsyncIterator[list[Endpoint]]:
-    made: list[Endpoint] = []
-    yield made
-    for endpoint in made:
-        if endpoint.client is not None:
-            await endpoint.client.aclose()
+def make(open_endpoint: Callable[..., Endpoint]) -> Callable[..., CohereAdapter]:
+    """Build adapters on the scripted server; keyword arguments override the endpoint's fields."""
 
-
-@pytest.fixture
-def make(model_server: ScriptedModelServer, endpoints: list[Endpoint]) -> Any:
-    def factory(**kw: Any) -> CohereAdapter:
-        kw.setdefault("base_url", model_server.base_url("cohere"))
-        kw.setdefault("api_key", model_server.api_key)
-        endpoint = Endpoint(provider_id="cohere", **kw)
-        endpoints.append(endpoint)
-        return CohereAdapter(endpoint)
+    def factory(**fields: Any) -> CohereAdapter:
+        return CohereAdapter(open_endpoint("cohere", "cohere", **fields))
 
     return factory
 
 
 @pytest.fixture
-def adapter(make: Any) -> CohereAdapter:
+def adapter(make: Callable[..., CohereAdapter]) -> CohereAdapter:
     return make()
 
 
@@ -76,15 +60,8 @@ def ask(text: str = "hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model=MODEL, messages=[UserMessage([TextPart(text)])], **kw)
 
 
-async def run(adapter: CohereAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
 def wire(server: ScriptedModelServer) -> dict[str, Any]:
-    request = server.requests[-1]
-    assert request.path == "/v2/chat"
-    body: dict[str, Any] = request.json
-    return body
+    return last_body(server, "/v2/chat")
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -93,7 +70,7 @@ def wire(server: ScriptedModelServer) -> dict[str, Any]:
 async def test_streamed_text(adapter: CohereAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Text("Hello, world!")], usage=ScriptUsage(input=12, output=4)))
 
-    events = await run(adapter, ask())
+    events = await events_of(adapter, ask())
 
     assert events == [TextDelta("Hello,"), TextDelta(" world"), TextDelta("!"), Finish("stop", Usage(12, 4))]
     assert wire(model_server)["stream"] is True
@@ -220,7 +197,7 @@ async def test_tool_choice_and_max_tokens_option(adapter: CohereAdapter, model_s
 async def test_streamed_thinking(adapter: CohereAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Reasoning("Two and two."), Text("4")]))
 
-    events = await run(adapter, ask())
+    events = await events_of(adapter, ask())
 
     assert events == [
         ReasoningDelta("Two an"),
@@ -255,7 +232,7 @@ def two_calls() -> Reply:
 async def test_two_tool_calls_streamed(adapter: CohereAdapter, model_server: ScriptedModelServer) -> None:
     model_server.push(two_calls())
 
-    events = await run(adapter, ask(tools=[READ]))
+    events = await events_of(adapter, ask(tools=[READ]))
 
     # The tool plan arrives as text.
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "I will read both."
@@ -298,7 +275,7 @@ async def test_malformed_tool_call(adapter: CohereAdapter, model_server: Scripte
     broken = '{"path": "a.py"'
     model_server.push(Reply([ToolCall("read", broken)]), Reply([ToolCall("read", broken)]))
 
-    events = await run(adapter, ask(tools=[READ]))
+    events = await events_of(adapter, ask(tools=[READ]))
     response = await adapter.complete(ask(tools=[READ]))
 
     end = next(e for e in events if isinstance(e, ToolCallEnd))
@@ -317,18 +294,13 @@ async def test_usage_normalisation(adapter: CohereAdapter, model_server: Scripte
     model_server.push(Reply([Text("a")], usage=usage), Reply([Text("b")], usage=usage), Reply([Text("c")], usage=usage))
 
     # Cohere's convention on the wire: tokens.input_tokens includes the cached tokens.
-    async with httpx.AsyncClient() as client:
-        raw = await client.post(
-            model_server.base_url("cohere") + "/chat",
-            headers={"authorization": f"Bearer {model_server.api_key}"},
-            json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
-        )
+    raw = await post(model_server, {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
     assert raw.json()["usage"]["tokens"] == {"input_tokens": 130, "output_tokens": 20}
     assert raw.json()["usage"]["cached_tokens"] == 30
 
     expected = Usage(input=100, output=20, cache_read=30)
     assert (await adapter.complete(ask())).usage == expected
-    assert (await run(adapter, ask()))[-1] == Finish("stop", expected)
+    assert (await events_of(adapter, ask()))[-1] == Finish("stop", expected)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -338,7 +310,7 @@ async def test_wrong_key_is_auth_error(make: Any) -> None:
     adapter = make(api_key="wrong")
 
     with pytest.raises(errors.AuthError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.status == 401
     assert caught.value.message == "invalid api token"
@@ -348,7 +320,7 @@ async def test_rate_limit_with_retry_after(adapter: CohereAdapter, model_server:
     model_server.push(ErrorReply(429, kind="rate_limit", headers={"retry-after": "3"}))
 
     with pytest.raises(errors.RateLimitError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert type(caught.value) is errors.RateLimitError
     assert caught.value.retry_after == 3.0
@@ -369,7 +341,7 @@ async def test_overloaded(adapter: CohereAdapter, model_server: ScriptedModelSer
     model_server.push(ErrorReply(503, kind="overloaded"))
 
     with pytest.raises(errors.OverloadedError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.status == 503
 
@@ -387,7 +359,7 @@ async def test_error_inside_the_stream(adapter: CohereAdapter, model_server: Scr
     model_server.push(ErrorReply(200, "generation failed", kind="server"))
 
     with pytest.raises(errors.ServerError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.message == "generation failed"
 
@@ -396,7 +368,7 @@ async def test_context_too_long(adapter: CohereAdapter, model_server: ScriptedMo
     model_server.push(ErrorReply(400, kind="context_length"))
 
     with pytest.raises(errors.ContextTooLongError) as caught:
-        await run(adapter, ask())
+        await events_of(adapter, ask())
 
     assert caught.value.message.startswith("too many tokens")
 
@@ -412,13 +384,10 @@ async def test_bad_request_keeps_the_vendor_message(adapter: CohereAdapter, mode
 
 
 async def test_closed_port_is_network_error(make: Any) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    adapter = make(base_url=f"http://127.0.0.1:{port}/v2")
+    adapter = make(base_url=f"http://127.0.0.1:{closed_port()}/v2")
 
     with pytest.raises(errors.NetworkError):
-        await run(adapter, ask())
+        await events_of(adapter, ask())
     with pytest.raises(errors.NetworkError):
         await adapter.complete(ask())
 
@@ -450,9 +419,7 @@ async def test_broken_stream(adapter: CohereAdapter, model_server: ScriptedModel
 
 
 async def post(server: ScriptedModelServer, body: dict[str, Any], key: str | None = None) -> httpx.Response:
-    headers = {"authorization": f"Bearer {key or server.api_key}"}
-    async with httpx.AsyncClient() as client:
-        return await client.post(server.base_url("cohere") + "/chat", json=body, headers=headers)
+    return await post_json(server.base_url("cohere") + "/chat", body, bearer(key or server.api_key))
 
 
 async def test_server_rejects_wrong_key(model_server: ScriptedModelServer) -> None:

@@ -28,9 +28,7 @@ VENDOR_OF = {
 def registry_for(provider: str, protocol: str, server: ScriptedModelServer) -> Registry:
     options: dict[str, Any] = {"baseURL": server.base_url(protocol), "maxRetries": 0}
     if protocol == "bedrock":
-        options.update(
-            accessKeyId=server.aws_access_key_id, secretAccessKey=server.api_key, region=server.aws_region
-        )
+        options.update(accessKeyId=server.aws_access_key_id, secretAccessKey=server.api_key, region=server.aws_region)
     else:
         options["apiKey"] = server.api_key
     config = Config.model_validate({"provider": {provider: {"options": options}}})

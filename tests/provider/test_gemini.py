@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -43,40 +42,26 @@ from opencode.testing.model_server import (
     Text,
     ToolCall,
 )
+from tests.provider.support import PNG, closed_port, endpoint_on, events_of, post_json, replay_events, text_of
 
 MODEL = "gemini-2.5-flash"
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
 
 
 def endpoint_for(server: ScriptedModelServer, **kw: Any) -> Endpoint:
-    kw.setdefault("api_key", server.api_key)
-    return Endpoint(provider_id="google", base_url=server.base_url("gemini"), **kw)
+    return endpoint_on(server, "gemini", "google", **kw)
 
 
 @pytest.fixture
-async def gemini(model_server: ScriptedModelServer) -> AsyncIterator[GeminiAdapter]:
-    endpoint = endpoint_for(model_server)
-    yield GeminiAdapter(endpoint)
-    if endpoint.client is not None:
-        await endpoint.client.aclose()
+def gemini(open_endpoint: Callable[..., Endpoint]) -> GeminiAdapter:
+    return GeminiAdapter(open_endpoint("gemini", "google"))
 
 
 def ask(text: str = "Hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model=MODEL, messages=[UserMessage([TextPart(text)])], **kw)
 
 
-async def events_of(adapter: GeminiAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
-def text_of(events: list[StreamEvent]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
 async def raw_post(server: ScriptedModelServer, body: dict[str, Any], **headers: str) -> httpx.Response:
-    url = f"{server.base_url('gemini')}/models/{MODEL}:generateContent"
-    async with httpx.AsyncClient() as client:
-        return await client.post(url, json=body, headers=headers)
+    return await post_json(f"{server.base_url('gemini')}/models/{MODEL}:generateContent", body, headers)
 
 
 # --- text --------------------------------------------------------------------------------
@@ -228,11 +213,7 @@ async def test_streamed_thoughts_keep_their_signature(gemini: GeminiAdapter, mod
     assert ends == [ReasoningEnd(signature="sig-1")]
     assert events.index(ends[0]) < events.index(next(e for e in events if isinstance(e, TextDelta)))
 
-    async def replayed() -> AsyncIterator[StreamEvent]:
-        for event in events:
-            yield event
-
-    response = await collect(replayed())
+    response = await collect(replay_events(events))
     assert response.parts == [ReasoningPart("Let me think this over.", "sig-1"), TextPart("Answer: 4")]
     # Sent back, the signature rides on the part that followed the thoughts, where Gemini put it.
     model_server.push(Reply([Text("ok")]))
@@ -457,10 +438,7 @@ async def test_error_inside_the_stream(gemini: GeminiAdapter, model_server: Scri
 
 
 async def test_closed_port_is_a_network_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    endpoint = Endpoint(provider_id="google", base_url=f"http://127.0.0.1:{port}/v1beta", api_key="k")
+    endpoint = Endpoint(provider_id="google", base_url=f"http://127.0.0.1:{closed_port()}/v1beta", api_key="k")
     with pytest.raises(errors.NetworkError):
         await events_of(GeminiAdapter(endpoint), ask())
     await endpoint.http().aclose()
@@ -511,8 +489,7 @@ async def test_server_key_checks(model_server: ScriptedModelServer) -> None:
     # The key may also come as the `key` query parameter; without alt=sse the stream is a JSON array.
     model_server.push(Reply([Text("array form")]))
     url = f"{model_server.base_url('gemini')}/models/{MODEL}:streamGenerateContent"
-    async with httpx.AsyncClient() as client:
-        streamed = await client.post(url, params={"key": model_server.api_key}, json=body)
+    streamed = await post_json(url, body, params={"key": model_server.api_key})
     chunks = streamed.json()
     assert isinstance(chunks, list) and chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     assert "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks) == "array form"

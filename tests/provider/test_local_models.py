@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import httpx
 
 from opencode.provider.local import list_local_models
 from opencode.testing.model_server import ScriptedModelServer
-
-
-def closed_port() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-def mock_client(handler) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+from tests.provider.support import closed_port, mock_client
 
 
 async def test_lists_models_from_the_openai_route(model_server: ScriptedModelServer) -> None:

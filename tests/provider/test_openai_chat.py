@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from opencode.provider.types import (
     FilePart,
     Finish,
     ModelRequest,
-    ModelResponse,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningPart,
@@ -48,41 +46,20 @@ from opencode.testing.model_server import (
 )
 from opencode.testing.model_server import openai_chat as chat_server
 from opencode.testing.model_server.script import ScriptPart
+from tests.provider.support import READ_PARAMETERS, bearer, closed_port, events_of, replay_events, response_of
 
 PNG = b"\x89PNG\r\n\x1a\nscripted-image-bytes"
-READ_TOOL = ToolSpec(
-    "read",
-    "Read a file from the project.",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
+READ_TOOL = ToolSpec("read", "Read a file from the project.", READ_PARAMETERS)
 
 
 @pytest.fixture
-async def endpoint(model_server: ScriptedModelServer) -> AsyncIterator[Endpoint]:
-    ep = Endpoint(provider_id="openai", base_url=model_server.base_url("openai-chat"), api_key=model_server.api_key)
-    yield ep
-    if ep.client is not None:
-        await ep.client.aclose()
+def endpoint(open_endpoint: Callable[..., Endpoint]) -> Endpoint:
+    """An OpenAI endpoint on the scripted server's Chat Completions route."""
+    return open_endpoint("openai-chat", "openai")
 
 
 def ask(text: str = "hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model="gpt-4.1", messages=[UserMessage([TextPart(text)])], **kw)
-
-
-async def events_of(adapter: OpenAIChatAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
-async def run(adapter: OpenAIChatAdapter, request: ModelRequest, streamed: bool) -> ModelResponse:
-    return await collect(adapter.stream(request)) if streamed else await adapter.complete(request)
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
 
 
 def test_protocol_is_registered() -> None:
@@ -103,11 +80,6 @@ async def test_streams_text(model_server: ScriptedModelServer, endpoint: Endpoin
     assert sent.json["stream_options"] == {"include_usage": True}
     response = await collect(replay_events(events))
     assert response.text == "Hello there, world"
-
-
-async def replay_events(events: list[StreamEvent]) -> AsyncIterator[StreamEvent]:
-    for event in events:
-        yield event
 
 
 async def test_complete_not_streamed(model_server: ScriptedModelServer, endpoint: Endpoint) -> None:
@@ -270,7 +242,7 @@ TWO_CALLS: list[ScriptPart] = [
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_two_tool_calls(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply(TWO_CALLS, chunk_size=4))
-    response = await run(OpenAIChatAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
+    response = await response_of(OpenAIChatAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
     assert response.text == "Reading."
     assert response.tool_calls == [
         ToolCallPart("call_x1", "read", {"path": "src/app.py"}),
@@ -333,17 +305,13 @@ async def test_malformed_tool_call(model_server: ScriptedModelServer, endpoint: 
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_usage_normalised(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply([Text("ok")], usage=ScriptUsage(input=100, output=20, reasoning=7, cache_read=30)))
-    response = await run(OpenAIChatAdapter(endpoint), ask(), streamed)
+    response = await response_of(OpenAIChatAdapter(endpoint), ask(), streamed)
     assert response.usage == Usage(input=100, output=20, reasoning=7, cache_read=30)
 
 
 async def test_usage_on_the_wire_is_openai_convention(model_server: ScriptedModelServer) -> None:
     model_server.push(Reply([Text("ok")], usage=ScriptUsage(input=100, output=20, reasoning=7, cache_read=30)))
-    raw = httpx.post(
-        model_server.base_url("openai-chat") + "/chat/completions",
-        headers={"authorization": f"Bearer {model_server.api_key}"},
-        json={"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]},
-    ).json()
+    raw = post(model_server, {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).json()
     assert raw["usage"]["prompt_tokens"] == 130
     assert raw["usage"]["prompt_tokens_details"]["cached_tokens"] == 30
     assert raw["usage"]["completion_tokens"] == 27
@@ -356,7 +324,7 @@ async def test_finish_reasons(
     model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool, finish: Any, expected: str
 ) -> None:
     model_server.push(Reply([Text("cut")], finish=finish))
-    response = await run(OpenAIChatAdapter(endpoint), ask(), streamed)
+    response = await response_of(OpenAIChatAdapter(endpoint), ask(), streamed)
     assert response.finish_reason == expected
 
 
@@ -403,7 +371,7 @@ async def test_error_statuses(
 ) -> None:
     model_server.push(script)
     with pytest.raises(error_class) as caught:
-        await run(OpenAIChatAdapter(endpoint), ask(), streamed)
+        await response_of(OpenAIChatAdapter(endpoint), ask(), streamed)
     assert type(caught.value) is error_class
     assert caught.value.status == script.status
     assert text in str(caught.value)
@@ -438,14 +406,11 @@ async def test_error_inside_the_stream(model_server: ScriptedModelServer, endpoi
 
 
 @pytest.mark.parametrize("streamed", [True, False])
-async def test_connection_refused(streamed: bool) -> None:
+async def test_connection_refused(endpoints: list[Endpoint], streamed: bool) -> None:
     endpoint = Endpoint("openai", f"http://127.0.0.1:{closed_port()}/v1", "key", timeouts=Timeouts(connect=2))
-    try:
-        with pytest.raises(errors.NetworkError):
-            await run(OpenAIChatAdapter(endpoint), ask(), streamed)
-    finally:
-        if endpoint.client is not None:
-            await endpoint.client.aclose()
+    endpoints.append(endpoint)
+    with pytest.raises(errors.NetworkError):
+        await response_of(OpenAIChatAdapter(endpoint), ask(), streamed)
 
 
 async def test_stalled_stream_times_out(model_server: ScriptedModelServer, endpoint: Endpoint) -> None:
@@ -468,8 +433,7 @@ async def test_broken_stream(model_server: ScriptedModelServer, endpoint: Endpoi
 
 
 def post(server: ScriptedModelServer, body: Any, key: str | None = ScriptedModelServer.api_key) -> httpx.Response:
-    headers = {"authorization": f"Bearer {key}"} if key else {}
-    return httpx.post(server.base_url("openai-chat") + "/chat/completions", json=body, headers=headers)
+    return httpx.post(server.base_url("openai-chat") + "/chat/completions", json=body, headers=bearer(key))
 
 
 def test_server_rejects_missing_tool_result(model_server: ScriptedModelServer) -> None:

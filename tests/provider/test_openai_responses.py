@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from opencode.provider.types import (
     FilePart,
     Finish,
     ModelRequest,
-    ModelResponse,
     ReasoningDelta,
     ReasoningEnd,
     ReasoningPart,
@@ -47,38 +45,20 @@ from opencode.testing.model_server import (
     ToolCall,
 )
 from opencode.testing.model_server.script import ScriptPart
+from tests.provider.support import READ_PARAMETERS, bearer, closed_port, events_of, replay_events, response_of
 
 PNG = b"\x89PNG\r\n\x1a\nresponses-image"
-READ_TOOL = ToolSpec(
-    "read", "Read a file.", {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
-)
+READ_TOOL = ToolSpec("read", "Read a file.", READ_PARAMETERS)
 
 
 @pytest.fixture
-async def endpoint(model_server: ScriptedModelServer) -> AsyncIterator[Endpoint]:
-    ep = Endpoint(
-        provider_id="openai", base_url=model_server.base_url("openai-responses"), api_key=model_server.api_key
-    )
-    yield ep
-    if ep.client is not None:
-        await ep.client.aclose()
+def endpoint(open_endpoint: Callable[..., Endpoint]) -> Endpoint:
+    """An OpenAI endpoint on the scripted server's Responses route."""
+    return open_endpoint("openai-responses", "openai")
 
 
 def ask(text: str = "hi", **kw: Any) -> ModelRequest:
     return ModelRequest(model="gpt-5", messages=[UserMessage([TextPart(text)])], **kw)
-
-
-async def events_of(adapter: OpenAIResponsesAdapter, request: ModelRequest) -> list[StreamEvent]:
-    return [event async for event in adapter.stream(request)]
-
-
-async def replay_events(events: list[StreamEvent]) -> AsyncIterator[StreamEvent]:
-    for event in events:
-        yield event
-
-
-async def run(adapter: OpenAIResponsesAdapter, request: ModelRequest, streamed: bool) -> ModelResponse:
-    return await collect(adapter.stream(request)) if streamed else await adapter.complete(request)
 
 
 def test_protocol_is_registered() -> None:
@@ -245,7 +225,7 @@ TWO_CALLS: list[ScriptPart] = [
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_two_tool_calls(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply(TWO_CALLS, chunk_size=4))
-    response = await run(OpenAIResponsesAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
+    response = await response_of(OpenAIResponsesAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
     assert response.text == "Reading."
     assert response.tool_calls == [
         ToolCallPart("call_r1", "read", {"path": "src/app.py"}),
@@ -272,7 +252,7 @@ async def test_tool_call_events(model_server: ScriptedModelServer, endpoint: End
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_malformed_tool_call(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply([ToolCall("read", '{"path": ', id="call_bad")]))
-    response = await run(OpenAIResponsesAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
+    response = await response_of(OpenAIResponsesAdapter(endpoint), ask(tools=[READ_TOOL]), streamed)
     [bad] = response.malformed_tool_calls
     assert (bad.id, bad.name, bad.arguments, bad.raw) == ("call_bad", "read", None, '{"path": ')
     assert bad.error is not None and "not valid JSON" in bad.error
@@ -285,7 +265,7 @@ async def test_malformed_tool_call(model_server: ScriptedModelServer, endpoint: 
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_usage_normalised(model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool) -> None:
     model_server.push(Reply([Text("ok")], usage=ScriptUsage(input=100, output=20, reasoning=7, cache_read=30)))
-    response = await run(OpenAIResponsesAdapter(endpoint), ask(), streamed)
+    response = await response_of(OpenAIResponsesAdapter(endpoint), ask(), streamed)
     assert response.usage == Usage(input=100, output=20, reasoning=7, cache_read=30)
 
 
@@ -304,7 +284,7 @@ async def test_incomplete_responses(
     model_server: ScriptedModelServer, endpoint: Endpoint, streamed: bool, finish: Any, expected: str
 ) -> None:
     model_server.push(Reply([Text("cut off")], finish=finish))
-    response = await run(OpenAIResponsesAdapter(endpoint), ask(), streamed)
+    response = await response_of(OpenAIResponsesAdapter(endpoint), ask(), streamed)
     assert response.finish_reason == expected
     assert response.text == "cut off"
 
@@ -336,7 +316,7 @@ async def test_error_statuses(
 ) -> None:
     model_server.push(script)
     with pytest.raises(error_class) as caught:
-        await run(OpenAIResponsesAdapter(endpoint), ask(), streamed)
+        await response_of(OpenAIResponsesAdapter(endpoint), ask(), streamed)
     assert type(caught.value) is error_class
     assert caught.value.status == script.status
     assert script.message in str(caught.value)
@@ -363,7 +343,7 @@ async def test_failure_inside_a_successful_response(
 ) -> None:
     model_server.push(ErrorReply(200, f"scripted {kind} failure", kind=kind))
     with pytest.raises(error_class) as caught:
-        await run(OpenAIResponsesAdapter(endpoint), ask(), streamed)
+        await response_of(OpenAIResponsesAdapter(endpoint), ask(), streamed)
     assert type(caught.value) is error_class
     assert f"scripted {kind} failure" in str(caught.value)
     assert caught.value.status is None
@@ -375,18 +355,11 @@ async def test_wrong_key(model_server: ScriptedModelServer, endpoint: Endpoint) 
         await OpenAIResponsesAdapter(endpoint).complete(ask())
 
 
-async def test_connection_refused() -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    endpoint = Endpoint("openai", f"http://127.0.0.1:{port}/v1", "key", timeouts=Timeouts(connect=2))
-    try:
-        with pytest.raises(errors.NetworkError):
-            await collect(OpenAIResponsesAdapter(endpoint).stream(ask()))
-    finally:
-        if endpoint.client is not None:
-            await endpoint.client.aclose()
+async def test_connection_refused(endpoints: list[Endpoint]) -> None:
+    endpoint = Endpoint("openai", f"http://127.0.0.1:{closed_port()}/v1", "key", timeouts=Timeouts(connect=2))
+    endpoints.append(endpoint)
+    with pytest.raises(errors.NetworkError):
+        await collect(OpenAIResponsesAdapter(endpoint).stream(ask()))
 
 
 async def test_stalled_stream_times_out(model_server: ScriptedModelServer, endpoint: Endpoint) -> None:
@@ -409,8 +382,7 @@ async def test_broken_stream(model_server: ScriptedModelServer, endpoint: Endpoi
 
 
 def post(server: ScriptedModelServer, body: Any, key: str | None = ScriptedModelServer.api_key) -> httpx.Response:
-    headers = {"authorization": f"Bearer {key}"} if key else {}
-    return httpx.post(server.base_url("openai-responses") + "/responses", json=body, headers=headers)
+    return httpx.post(server.base_url("openai-responses") + "/responses", json=body, headers=bearer(key))
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def build_parser() -> Parser:
     )
     root.add_argument("-v", "--version", action="version", version=__version__)
     _common(root)
-    verbs = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    verbs = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser, prog="opencode")
 
     run = verbs.add_parser("run", help="run opencode with a message", description="Send a message and print the reply.")
     run.add_argument("message", nargs="*", help="the message (also read from stdin when piped)")
