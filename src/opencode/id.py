@@ -1,0 +1,37 @@
+"""Identifiers that sort by creation time, in opencode's format: `ses_`, `msg_`, `prt_` + 26 chars.
+
+The first 12 hex digits encode the creation time in milliseconds (times 4096, plus a counter
+for ids made in the same millisecond), so ids of one process sort in creation order as strings;
+14 random base-62 characters follow. Parsing the time back out is `timestamp(id)`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Literal
+
+Prefix = Literal["ses", "msg", "prt", "per", "usr", "tool"]
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_lock = threading.Lock()
+_last = 0
+_counter = 0
+
+
+def ascending(prefix: Prefix) -> str:
+    global _last, _counter
+    with _lock:
+        now = int(time.time() * 1000)
+        if now != _last:
+            _last, _counter = now, 0
+        _counter += 1
+        value = now * 0x1000 + _counter
+    random = "".join(secrets.choice(_ALPHABET) for _ in range(14))
+    return f"{prefix}_{value & 0xFFFFFFFFFFFF:012x}{random}"
+
+
+def timestamp(identifier: str) -> int:
+    """Milliseconds since the epoch at which `identifier` was made (modulo 2**48 / 4096)."""
+    hex_part = identifier.split("_", 1)[1][:12]
+    return int(hex_part, 16) // 0x1000

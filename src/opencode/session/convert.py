@@ -1,0 +1,143 @@
+"""Stored conversation -> the provider layer's messages, the one place that translates them.
+
+Rules:
+- A user message becomes a `UserMessage` of its text and file parts (ignored parts left out).
+- An assistant message (one per step) becomes an `AssistantMessage` of its text, reasoning and
+  tool calls, followed by a `ToolMessage` with the result of each call in call order. A call
+  that never finished (the process died, the run was aborted) is answered with an error result,
+  so the history stays valid for every vendor. A compacted tool output is replaced by a short
+  note. An assistant message that failed with nothing in it is left out.
+- History starts at the latest finished compaction: its summary stands in for everything before,
+  except the user's own words: every earlier message the user typed is repeated word for word in
+  the compaction's request, so no instruction is lost to a summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+
+from opencode.provider import types as p
+from opencode.session.model import (
+    AssistantMessage,
+    CompactionPart,
+    FilePart,
+    MessageWithParts,
+    ReasoningPart,
+    TextPart,
+    ToolPart,
+    ToolStateCompleted,
+    ToolStateError,
+)
+
+CLEARED = "[Old tool result content cleared]"
+INTERRUPTED = "Tool execution was interrupted before it finished."
+
+
+def since_last_compaction(history: Sequence[MessageWithParts]) -> list[MessageWithParts]:
+    """The messages from the last completed compaction on (the whole history if there is none)."""
+    for index in range(len(history) - 1, -1, -1):
+        info = history[index].info
+        if isinstance(info, AssistantMessage) and info.summary and info.time.completed and not info.error:
+            # The compaction's user message (with its CompactionPart) is the one just before.
+            start = (
+                index - 1
+                if index > 0 and any(isinstance(x, CompactionPart) for x in history[index - 1].parts)
+                else index
+            )
+            return list(history[start:])
+    return list(history)
+
+
+def to_provider_messages(history: Sequence[MessageWithParts]) -> list[p.Message]:
+    recent = since_last_compaction(history)
+    earlier = history[: len(history) - len(recent)]
+    out: list[p.Message] = []
+    for item in recent:
+        if isinstance(item.info, AssistantMessage):
+            out.extend(_assistant(item))
+        else:
+            user = _user(item, earlier)
+            if user is not None:
+                out.append(user)
+    return out
+
+
+def user_words(history: Sequence[MessageWithParts]) -> list[str]:
+    """What the user typed (not text the engine added), oldest first."""
+    words: list[str] = []
+    for item in history:
+        if isinstance(item.info, AssistantMessage):
+            continue
+        text = "\n".join(x.text for x in item.parts if isinstance(x, TextPart) and not x.synthetic and not x.ignored)
+        if text.strip():
+            words.append(text)
+    return words
+
+
+def _user(item: MessageWithParts, earlier: Sequence[MessageWithParts] = ()) -> p.UserMessage | None:
+    parts: list[p.UserContent] = []
+    for part in item.parts:
+        if isinstance(part, TextPart) and not part.ignored and part.text:
+            parts.append(p.TextPart(part.text))
+        elif isinstance(part, FilePart):
+            decoded = decode_data_url(part.url)
+            if decoded is not None:
+                parts.append(p.FilePart(part.mime, decoded, part.filename))
+        elif isinstance(part, CompactionPart):
+            said = user_words(earlier)
+            if said:
+                quoted = "\n---\n".join(said)
+                parts.append(p.TextPart(f"My messages so far, word for word:\n---\n{quoted}\n---"))
+            parts.append(p.TextPart("What did we do so far?"))
+    return p.UserMessage(parts) if parts else None
+
+
+def _assistant(item: MessageWithParts) -> list[p.Message]:
+    content: list[p.AssistantContent] = []
+    results: list[p.ToolResultPart] = []
+    for part in item.parts:
+        if isinstance(part, TextPart) and part.text and not part.ignored:
+            content.append(p.TextPart(part.text))
+        elif isinstance(part, ReasoningPart):
+            meta = part.metadata or {}
+            signature, redacted = meta.get("signature"), meta.get("redacted")
+            if part.text or redacted:
+                content.append(p.ReasoningPart(part.text, signature=signature, redacted=redacted))
+        elif isinstance(part, ToolPart):
+            state = part.state
+            content.append(p.ToolCallPart(part.callID, part.tool, dict(state.input)))
+            if isinstance(state, ToolStateCompleted):
+                output = CLEARED if state.time.compacted else state.output
+                results.append(p.ToolResultPart(part.callID, part.tool, output))
+            elif isinstance(state, ToolStateError):
+                results.append(p.ToolResultPart(part.callID, part.tool, state.error, is_error=True))
+            else:
+                results.append(p.ToolResultPart(part.callID, part.tool, INTERRUPTED, is_error=True))
+    if not content:
+        return []
+    messages: list[p.Message] = [p.AssistantMessage(content)]
+    if results:
+        messages.append(p.ToolMessage(results))
+    return messages
+
+
+def data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def decode_data_url(url: str) -> bytes | None:
+    if not url.startswith("data:"):
+        return None
+    header, _, payload = url.partition(",")
+    if header.endswith(";base64"):
+        try:
+            return base64.b64decode(payload)
+        except ValueError:
+            return None
+    return payload.encode()
+
+
+def tool_input_json(part: ToolPart) -> str:
+    return json.dumps(part.state.input, sort_keys=True)
