@@ -1,0 +1,138 @@
+"""The tool registry: which tools exist, what the model is told about them, and calling them.
+
+`execute` is the single wrapper around every tool call. It turns whatever can go wrong before or
+inside a tool into a `ToolError` whose message the model can act on: a tool that does not exist,
+arguments that were not JSON, arguments that do not fit the schema (each bad field named), and
+any unexpected exception (logged with its traceback, never a crash). `Aborted` passes through,
+so the loop can stop. Output is capped here with `truncate`, except for tools that page their
+own output (`Tool.caps_output`).
+
+Errors raised from here:
+
+    ToolError   the model reads the message as the tool's result
+    Aborted     the run was cancelled; not a tool failure
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from opencode.provider.types import ToolSpec
+from opencode.tool.tool import Aborted, Tool, ToolContext, ToolError, ToolResult
+from opencode.tool.truncate import default_save_dir, truncate
+
+log = logging.getLogger(__name__)
+
+_EXPECTED = {
+    "missing": "required",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "string_type": "expected a string",
+    "bool_type": "expected a boolean",
+    "bool_parsing": "expected a boolean",
+    "list_type": "expected an array",
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "extra_forbidden": "not a parameter of this tool",
+}
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
+        self._tools: dict[str, Tool[Any]] = {}
+        for tool in tools:
+            self.add(tool)
+
+    @classmethod
+    def builtin(cls) -> ToolRegistry:
+        """The seven built-in tools: read, write, edit, bash, glob, grep, list."""
+        from opencode.tool.bash import BashTool
+        from opencode.tool.edit import EditTool
+        from opencode.tool.glob import GlobTool
+        from opencode.tool.grep import GrepTool
+        from opencode.tool.ls import ListTool
+        from opencode.tool.read import ReadTool
+        from opencode.tool.write import WriteTool
+
+        return cls([ReadTool(), WriteTool(), EditTool(), BashTool(), GlobTool(), GrepTool(), ListTool()])
+
+    def add(self, tool: Tool[Any]) -> None:
+        """Register `tool`, replacing any tool of the same name (a plugin may override a built-in)."""
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool[Any] | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def specs(self, allowed: Callable[[str], bool] | None = None) -> list[ToolSpec]:
+        """What the model is told about each tool (those `allowed` accepts, or all)."""
+        return [
+            ToolSpec(name=tool.name, description=tool.description, parameters=tool.schema())
+            for tool in self._tools.values()
+            if allowed is None or allowed(tool.name)
+        ]
+
+    async def execute(
+        self, name: str, arguments: dict[str, Any] | None, ctx: ToolContext, *, parse_error: str | None = None
+    ) -> ToolResult:
+        """Validate the arguments, run the tool, cap its output; see the module docstring for errors."""
+        tool = self._tools.get(name)
+        if tool is None:
+            raise ToolError(f"unknown tool '{name}'; available: {', '.join(self.names())}")
+        if parse_error is not None:
+            raise ToolError(
+                f"the arguments of tool '{name}' were not valid JSON: {parse_error}. "
+                "Send a JSON object matching its schema."
+            )
+        received: object = arguments  # providers hand over whatever the model sent
+        if received is not None and not isinstance(received, dict):
+            raise ToolError(
+                f"invalid arguments for tool '{name}': expected a JSON object, got {type(received).__name__}"
+            )
+        # Models often send null for an optional parameter they mean to leave out.
+        given = {key: value for key, value in (arguments or {}).items() if value is not None}
+        try:
+            params = tool.params.model_validate(given)
+        except ValidationError as exc:
+            raise ToolError(f"invalid arguments for tool '{name}': {describe(exc)}")
+
+        ctx.check_abort()
+        try:
+            result = await tool.run(params, ctx)
+        except (ToolError, Aborted):
+            raise
+        except Exception as exc:
+            log.exception("tool %r failed (call %s)", name, ctx.call_id)
+            raise ToolError(f"tool '{name}' failed: {type(exc).__name__}: {exc}")
+
+        if not tool.caps_output:
+            capped = truncate(result.output, save_dir=default_save_dir(ctx.data_dir))
+            if capped.truncated:
+                result.output = capped.text
+                result.metadata["truncated"] = True
+                result.metadata["outputPath"] = str(capped.saved) if capped.saved else None
+        return result
+
+
+def describe(error: ValidationError) -> str:
+    """`field: what was expected` for each problem, joined with `; `."""
+    problems: list[str] = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        expected = _EXPECTED.get(item["type"])
+        if expected is None:
+            message = str(item["msg"])
+            expected = message[:1].lower() + message[1:]
+        problem = f"{where}: {expected}"
+        if problem not in problems:
+            problems.append(problem)
+    return "; ".join(problems)

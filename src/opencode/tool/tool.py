@@ -1,0 +1,135 @@
+"""The tool framework: what a tool is, what it gets to work with, and what it gives back.
+
+A tool is a name, a description for the model (a `.txt` file next to its module), a pydantic
+parameter model (its JSON schema is what the model sees) and `async run(params, ctx)`. The
+context is a tool's only door to the outside: the project root and working directory, the
+session and agent, the abort signal, the permission asker and a way to publish progress. Tools
+never print; they return text for the model plus metadata for the faces (a diff, a file list).
+
+Errors the model can act on are raised as `ToolError(message)`; the registry turns them (and
+argument validation failures) into a tool-error result. Output is capped in one place
+(`opencode.tool.truncate`).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from opencode.tool.filetimes import FileTimes
+
+Params = TypeVar("Params", bound=BaseModel)
+
+
+class ToolError(Exception):
+    """A failure the model should hear about: the message is what it reads."""
+
+
+class Aborted(Exception):
+    """The run was cancelled (Ctrl-C, the API); the tool stopped early."""
+
+
+@dataclass
+class Attachment:
+    """A file a tool hands back to the model (e.g. an image `read` opened)."""
+
+    mime: str
+    data: bytes
+    filename: str | None = None
+
+
+@dataclass
+class ToolResult:
+    output: str
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+@dataclass
+class PermissionRequest:
+    """What a tool asks approval for. `patterns` are matched against the rules (issue: permissions):
+    a bash command, a file path. `always` are the patterns an "always allow" answer would add."""
+
+    permission: str
+    patterns: list[str]
+    title: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    always: list[str] = field(default_factory=list)
+
+
+Ask = Callable[[PermissionRequest], Awaitable[None]]
+"""Returns when allowed; raises `ToolError` (rejected) otherwise."""
+
+
+async def allow_all(request: PermissionRequest) -> None:
+    return None
+
+
+@dataclass
+class ToolContext:
+    session_id: str
+    message_id: str
+    call_id: str
+    agent: str
+    root: Path
+    """The project root (git root, or the working directory outside git)."""
+    cwd: Path
+    abort: asyncio.Event = field(default_factory=asyncio.Event)
+    ask: Ask = allow_all
+    file_times: FileTimes = field(default_factory=FileTimes)
+    """What this session read, for read-before-write checks."""
+    on_metadata: Callable[[str | None, dict[str, Any]], None] | None = None
+    data_dir: Path | None = None
+    """Where to save full outputs that were cut (defaults to the XDG data dir)."""
+
+    def metadata(self, title: str | None = None, **metadata: Any) -> None:
+        """Publish progress for the faces (e.g. bash output so far); not seen by the model."""
+        if self.on_metadata is not None:
+            self.on_metadata(title, metadata)
+
+    def resolve(self, path: str) -> Path:
+        """A path from the model, relative to the working directory, `~` expanded, normalised."""
+        candidate = Path(path).expanduser()
+        if not candidate.is_absolute():
+            candidate = self.cwd / candidate
+        return Path(*candidate.parts).resolve(strict=False)
+
+    def check_abort(self) -> None:
+        if self.abort.is_set():
+            raise Aborted("aborted")
+
+
+class Tool(abc.ABC, Generic[Params]):
+    name: ClassVar[str]
+    params: ClassVar[type[BaseModel]]
+    description_file: ClassVar[str | None] = None
+    """Name of a `.txt` in opencode.tool.prompts holding the description; else the class docstring."""
+    caps_output: ClassVar[bool] = False
+    """True when the tool pages its own output and says how to go on (read); the registry then
+    leaves the output as it is instead of capping it with `opencode.tool.truncate`."""
+
+    @property
+    def description(self) -> str:
+        if self.description_file:
+            return resources.files("opencode.tool.prompts").joinpath(self.description_file).read_text("utf-8").strip()
+        return (type(self).__doc__ or self.name).strip()
+
+    def schema(self) -> dict[str, Any]:
+        schema = self.params.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            if isinstance(prop, dict):
+                prop.pop("title", None)
+        return schema
+
+    @abc.abstractmethod
+    async def run(self, params: Params, ctx: ToolContext) -> ToolResult:
+        """Do the work; raise `ToolError` for failures the model should read."""
