@@ -1,0 +1,527 @@
+"""The engine: sessions, and the loop that turns a user's message into model and tool calls.
+
+    engine = Engine(cwd=..., config=..., registry=...)
+    session = engine.create_session()
+    result = await engine.prompt(session.id, "fix the failing test")
+
+Each step reads the conversation back from the store (the source of truth, so a restarted
+process picks up where the last one stopped), builds the request (system prompt, history, tools),
+streams the reply into parts (`opencode.agent.step`) and runs the tool calls. The loop stops on a
+final answer, the agent's step limit (the last step is told to answer without tools), abort, or
+an error that retries could not fix (recorded on the message). Faces watch `engine.bus`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opencode import __version__
+from opencode import id as ids
+from opencode.bus import (
+    Bus,
+    MessageUpdated,
+    PartUpdated,
+    SessionCreated,
+    SessionError,
+    SessionIdle,
+    SessionStatus,
+    SessionStatusInfo,
+    SessionUpdated,
+)
+from opencode.session.convert import data_url, to_provider_messages
+from opencode.session.model import (
+    AssistantMessage,
+    AssistantPath,
+    FilePart,
+    MessageError,
+    ModelRef,
+    Session,
+    TextPart,
+    UserMessage,
+    now_ms,
+)
+from opencode.tool.filetimes import FileTimes
+from opencode.tool.tool import Attachment, PermissionRequest, ToolContext, ToolError
+
+if TYPE_CHECKING:
+    from opencode.config.schema import Config
+    from opencode.provider.registry import Registry, ResolvedModel
+    from opencode.provider.types import ModelRequest
+    from opencode.session.store import Store
+    from opencode.tool.registry import ToolRegistry
+
+log = logging.getLogger("opencode.agent")
+
+DOOM_LOOP = 3
+LAST_STEP_NOTE = (
+    "You have reached the maximum number of steps for this task. Do not call any more tools: answer now with "
+    "what you have done, what is left, and what the user should do next."
+)
+DEFAULT_TITLE_PREFIX = "New session - "
+
+
+@dataclass
+class PromptResult:
+    message: AssistantMessage
+    text: str
+    steps: int
+
+
+@dataclass
+class SessionState:
+    """What the engine keeps in memory per session (the rest is in the store)."""
+
+    file_times: FileTimes = field(default_factory=FileTimes)
+    recent_calls: list[str] = field(default_factory=list)
+    nested: Any = None
+
+
+def project_root(cwd: Path) -> Path:
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():
+            return directory
+    return cwd
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        cwd: Path,
+        config: Config,
+        registry: Registry,
+        store: Store | None = None,
+        bus: Bus | None = None,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        from opencode.tool.registry import ToolRegistry
+
+        self.cwd = cwd.resolve()
+        self.root = project_root(self.cwd)
+        self.project_id = hashlib.sha1(str(self.root).encode()).hexdigest()[:16]
+        self.config = config
+        self.registry = registry
+        if store is None:
+            from opencode.session.sqlite import SQLiteStore
+
+            store = SQLiteStore()
+        self.store = store
+        self.bus = bus or Bus()
+        self.tools = tools or ToolRegistry.builtin()
+        self.sessions: dict[str, SessionState] = {}
+        self.background: set[asyncio.Task[Any]] = set()
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def create_session(self, *, title: str | None = None, parent_id: str | None = None) -> Session:
+        session = Session(
+            id=ids.ascending("ses"),
+            projectID=self.project_id,
+            directory=str(self.cwd),
+            title=title or DEFAULT_TITLE_PREFIX + _iso_now(),
+            version=__version__,
+            parentID=parent_id,
+        )
+        self.store.put_session(session)
+        self.bus.publish(SessionCreated(info=session))
+        return session
+
+    def last_session(self) -> Session | None:
+        """The most recently updated top-level session of this directory (for `run -c`)."""
+        found = self.store.list_sessions(limit=1, directory=str(self.cwd), roots=True)
+        return found[0] if found else None
+
+    def state(self, session_id: str) -> SessionState:
+        return self.sessions.setdefault(session_id, SessionState())
+
+    def touch(self, session: Session) -> None:
+        session.time.updated = now_ms()
+        self.store.put_session(session)
+        self.bus.publish(SessionUpdated(info=session))
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def prompt(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        files: list[Attachment] | None = None,
+        model: str | None = None,
+        agent: str = "build",
+        abort: asyncio.Event | None = None,
+    ) -> PromptResult:
+        session = self.store.get_session(session_id)
+        abort = abort or asyncio.Event()
+        resolved = self.resolve_model(model, agent)
+        user = self.add_user_message(session, text, files or [], resolved, agent)
+        first_exchange = session.title.startswith(DEFAULT_TITLE_PREFIX)
+        if first_exchange:
+            self.start_title(session, text)
+        self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
+        try:
+            return await self.loop(session, user, resolved, agent, abort)
+        finally:
+            self.touch(session)
+            self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
+            self.bus.publish(SessionIdle(sessionID=session.id))
+
+    def resolve_model(self, model: str | None, agent: str) -> ResolvedModel:
+        agent_conf = (self.config.agent or {}).get(agent)
+        ref = model or (agent_conf.model if agent_conf is not None else None) or self.registry.default_model()
+        if not ref:
+            from opencode.provider.registry import ModelNotFound
+
+            raise ModelNotFound("no model configured and no provider connected: run `opencode auth login`")
+        return self.registry.resolve(ref)
+
+    def add_user_message(
+        self, session: Session, text: str, files: list[Attachment], model: ResolvedModel, agent: str
+    ) -> UserMessage:
+        message = UserMessage(
+            id=ids.ascending("msg"),
+            sessionID=session.id,
+            agent=agent,
+            model=ModelRef(providerID=model.provider.id, modelID=model.info.id),
+        )
+        self.store.put_message(message)
+        self.bus.publish(MessageUpdated(info=message))
+        for attachment in files:
+            part = FilePart(
+                id=ids.ascending("prt"),
+                sessionID=session.id,
+                messageID=message.id,
+                mime=attachment.mime,
+                url=data_url(attachment.mime, attachment.data),
+                filename=attachment.filename,
+            )
+            self.store.put_part(part)
+            self.bus.publish(PartUpdated(part=part))
+        if text:
+            part_text = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=message.id, text=text)
+            self.store.put_part(part_text)
+            self.bus.publish(PartUpdated(part=part_text))
+        return message
+
+    async def loop(
+        self, session: Session, user: UserMessage, model: ResolvedModel, agent: str, abort: asyncio.Event
+    ) -> PromptResult:
+        from opencode.agent.step import StepProcessor
+
+        max_steps = self.step_limit(agent)
+        step = 0
+        last: AssistantMessage | None = None
+        text = ""
+        while True:
+            step += 1
+            final_step = max_steps is not None and step >= max_steps
+            await self.maybe_compact(session, model, last)
+            request = self.build_request(session, model, agent, final_step=final_step)
+            message = self.new_assistant_message(session, user, model, agent)
+            processor = StepProcessor(
+                store=self.store,
+                bus=self.bus,
+                message=message,
+                run_tool=functools.partial(self.run_tool, session, message, agent, abort=abort),
+                abort=abort,
+            )
+            try:
+                outcome = await processor.process(model.stream(request))
+            except asyncio.CancelledError:
+                self.finish_message(
+                    message,
+                    error=MessageError(name="MessageAbortedError", data={"message": "aborted by the user"}),
+                )
+                raise
+            processor.finalize(outcome)
+            message.tokens = outcome.tokens
+            message.cost = outcome.cost
+            message.finish = outcome.finish
+            self.finish_message(message, error=outcome.error)
+            last, text = message, outcome.text or text
+            if outcome.error is not None:
+                self.bus.publish(SessionError(sessionID=session.id, error=outcome.error))
+                break
+            if abort.is_set():
+                break
+            if outcome.tool_calls == 0 or final_step:
+                break
+        self.prune(session)
+        return PromptResult(last, text, step)
+
+    def step_limit(self, agent: str) -> int | None:
+        conf = (self.config.agent or {}).get(agent)
+        if conf is None:
+            return None
+        limit = conf.steps if conf.steps is not None else conf.maxSteps
+        return int(limit) if limit else None
+
+    def new_assistant_message(
+        self, session: Session, user: UserMessage, model: ResolvedModel, agent: str
+    ) -> AssistantMessage:
+        message = AssistantMessage(
+            id=ids.ascending("msg"),
+            sessionID=session.id,
+            parentID=user.id,
+            modelID=model.info.id,
+            providerID=model.provider.id,
+            mode=agent,
+            agent=agent,
+            path=AssistantPath(cwd=str(self.cwd), root=str(self.root)),
+        )
+        self.store.put_message(message)
+        self.bus.publish(MessageUpdated(info=message))
+        return message
+
+    def finish_message(self, message: AssistantMessage, *, error: MessageError | None = None) -> None:
+        message.time.completed = now_ms()
+        if error is not None:
+            message.error = error
+        self.store.put_message(message)
+        self.bus.publish(MessageUpdated(info=message))
+
+    # --- the request ----------------------------------------------------------------------
+
+    def build_request(self, session: Session, model: ResolvedModel, agent: str, *, final_step: bool) -> ModelRequest:
+        from opencode.agent.instructions import NestedInstructions, find_instructions, loaded_from
+        from opencode.agent.system import build_system
+        from opencode.provider.types import ModelRequest, TextPart, UserMessage
+
+        agent_conf = (self.config.agent or {}).get(agent)
+        state = self.state(session.id)
+        instructions = find_instructions(self.cwd, self.root, list(self.config.instructions or []))
+        history = self.store.list_messages(session.id)
+        if state.nested is None:
+            state.nested = NestedInstructions(self.root, loaded=[*instructions, *loaded_from(history)])
+        system = build_system(
+            agent_prompt=agent_conf.prompt if agent_conf is not None else None,
+            provider_id=model.provider.id,
+            model_id=model.info.id,
+            cwd=self.cwd,
+            root=self.root,
+            instructions=instructions,
+        )
+        messages = to_provider_messages(history)
+        tools = [] if final_step else self.tools.specs(self.tool_filter(agent))
+        if final_step:
+            messages.append(UserMessage([TextPart(LAST_STEP_NOTE)]))
+        options = model.request_options()
+        temperature = top_p = None
+        if agent_conf is not None:
+            options.update(agent_conf.merged_options())
+            temperature, top_p = agent_conf.temperature, agent_conf.top_p
+        return ModelRequest(
+            model=model.info.id,
+            messages=messages,
+            system=system,
+            tools=tools if model.info.tool_call or not model.info.context else [],
+            max_tokens=min(model.info.output, 32_000) if model.info.output else None,
+            temperature=temperature if model.info.temperature else None,
+            top_p=top_p,
+            options=options,
+        )
+
+    def tool_filter(self, agent: str) -> Any:
+        conf = (self.config.agent or {}).get(agent)
+        enabled: dict[str, bool] = dict(self.config.tools or {})
+        if conf is not None and conf.tools:
+            enabled.update(conf.tools)
+        return lambda name: enabled.get(name, True)
+
+    # --- tools ----------------------------------------------------------------------------
+
+    async def run_tool(
+        self, session: Session, message: AssistantMessage, agent: str, call: Any, *, abort: asyncio.Event
+    ) -> Any:
+        part = call.part
+        state = self.state(session.id)
+        await self.check_doom_loop(state, part)
+        ctx = ToolContext(
+            session_id=session.id,
+            message_id=message.id,
+            call_id=part.callID,
+            agent=agent,
+            root=self.root,
+            cwd=self.cwd,
+            abort=abort,
+            file_times=state.file_times,
+            on_metadata=lambda title, meta: self.tool_progress(part, title, meta),
+        )
+        result = await self.tools.execute(part.tool, call.arguments, ctx, parse_error=call.parse_error)
+        if part.tool == "read" and state.nested is not None and call.arguments:
+            # A subfolder's AGENTS.md reaches the model the first time it reads a file below it.
+            extra = state.nested.for_file(ctx.resolve(str(call.arguments.get("filePath", ""))))
+            for found in extra:
+                result.output += (
+                    f"\n\n<system-reminder>Instructions from: {found.path}\n{found.content}</system-reminder>"
+                )
+            if extra:
+                from opencode.agent.instructions import LOADED_KEY
+
+                result.metadata[LOADED_KEY] = [str(found.path) for found in extra]
+        return result
+
+    async def check_doom_loop(self, state: SessionState, part: Any) -> None:
+        from opencode.agent.step import call_signature
+
+        signature = call_signature(part)
+        state.recent_calls.append(signature)
+        del state.recent_calls[:-DOOM_LOOP]
+        if len(state.recent_calls) < DOOM_LOOP or len(set(state.recent_calls)) != 1:
+            return
+        action = self.permission_action("doom_loop", default="ask")
+        if action == "allow":
+            return
+        request = PermissionRequest(
+            permission="doom_loop",
+            patterns=[part.tool],
+            title=f"{part.tool} was called {DOOM_LOOP} times in a row with the same arguments",
+        )
+        if action == "ask" and self.ask is not None:
+            await self.ask(request)
+            return
+        state.recent_calls.clear()
+        raise ToolError(
+            f"You called '{part.tool}' {DOOM_LOOP} times in a row with the same arguments. It was not run again: "
+            "change your approach, or explain to the user what is blocking you."
+        )
+
+    ask: Any = None
+    """A face's permission asker (issue: permissions); None means "ask" is answered no."""
+
+    def permission_action(self, key: str, *, default: str) -> str:
+        rules = self.config.permission
+        if isinstance(rules, dict):
+            value = rules.get(key)
+            if isinstance(value, str):
+                return value
+        elif isinstance(rules, str):
+            return rules
+        return default
+
+    def tool_progress(self, part: Any, title: str | None, meta: dict[str, Any]) -> None:
+        from opencode.session.model import ToolStateRunning
+
+        if isinstance(part.state, ToolStateRunning):
+            if title:
+                part.state.title = title
+            part.state.metadata = {**(part.state.metadata or {}), **meta}
+            self.bus.publish(PartUpdated(part=part))
+
+    # --- compaction and titles --------------------------------------------------------------
+
+    def compaction_auto(self) -> bool:
+        conf = self.config.compaction
+        return not (conf is not None and conf.auto is False)
+
+    async def maybe_compact(self, session: Session, model: ResolvedModel, last: AssistantMessage | None) -> None:
+        from opencode.agent.compaction import should_compact
+
+        if last is None or not should_compact(
+            last.tokens, model.info.context, model.info.output, auto=self.compaction_auto()
+        ):
+            return
+        await self.compact(session, model, auto=True)
+
+    async def compact(self, session: Session, model: ResolvedModel, *, auto: bool) -> None:
+        """Prune old tool output, then summarise the conversation so far into a summary message."""
+        from opencode.agent.compaction import summarize
+        from opencode.bus import SessionCompacted
+        from opencode.session.model import CompactionPart
+
+        self.prune(session, force=True)
+        history = self.store.list_messages(session.id)
+        summary_model = self.small_model(model)
+        user = UserMessage(
+            id=ids.ascending("msg"),
+            sessionID=session.id,
+            agent="compaction",
+            model=ModelRef(providerID=model.provider.id, modelID=model.info.id),
+        )
+        self.store.put_message(user)
+        self.store.put_part(CompactionPart(id=ids.ascending("prt"), sessionID=session.id, messageID=user.id, auto=auto))
+        message = self.new_assistant_message(session, user, summary_model, "compaction")
+        message.summary = True
+        try:
+            text = await summarize(summary_model, history, model_id=summary_model.info.id)
+        except Exception as exc:
+            from opencode.agent.step import message_error
+
+            log.warning("compaction failed: %s", exc)
+            self.finish_message(message, error=message_error(exc))
+            return
+        part = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=message.id, text=text)
+        self.store.put_part(part)
+        self.finish_message(message)
+        cont = UserMessage(id=ids.ascending("msg"), sessionID=session.id, agent=user.agent, model=user.model)
+        self.store.put_message(cont)
+        self.store.put_part(
+            TextPart(
+                id=ids.ascending("prt"),
+                sessionID=session.id,
+                messageID=cont.id,
+                text="Continue with the task if there are next steps; otherwise say that you are done.",
+                synthetic=True,
+            )
+        )
+        self.bus.publish(SessionCompacted(sessionID=session.id))
+
+    def prune(self, session: Session, *, force: bool = False) -> None:
+        from opencode.agent.compaction import prune_tool_outputs
+
+        conf = self.config.compaction
+        if not force and conf is not None and conf.prune is False:
+            return
+        for part in prune_tool_outputs(self.store.list_messages(session.id)):
+            self.store.put_part(part)
+
+    def small_model(self, fallback: ResolvedModel) -> ResolvedModel:
+        ref = self.config.small_model
+        if ref:
+            try:
+                return self.registry.resolve(ref)
+            except Exception as exc:
+                log.warning("small_model %s unusable (%s); using %s", ref, exc, fallback.ref)
+        return fallback
+
+    def start_title(self, session: Session, text: str) -> None:
+        """Name the session from its first message without holding up the answer."""
+        from opencode.agent.title import fallback_title, generate_title
+
+        session.title = fallback_title(text)
+        self.touch(session)
+        if not self.config.small_model:
+            return  # no small model configured: the first line stays the title, no extra request
+        try:
+            resolved = self.registry.resolve(self.config.small_model)
+        except Exception as exc:
+            log.warning("small_model %s unusable for titles: %s", self.config.small_model, exc)
+            return
+
+        async def name_it() -> None:
+            title = await generate_title(resolved, text)
+            if title:
+                current = self.store.get_session(session.id)
+                current.title = title
+                self.touch(current)
+
+        task = asyncio.create_task(name_it())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def drain(self, timeout: float = 3.0) -> None:
+        """Let background work (titles) finish, within `timeout` seconds."""
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=timeout)
+
+
+def _iso_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
