@@ -133,11 +133,13 @@ def test_run_json_format_reports_usage_and_cost(
     assert main(["run", "--format", "json", "-m", f"anthropic/{model_id}", "hi"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     types = [e["type"] for e in events]
-    assert "reasoning_delta" in types and "text_delta" in types
-    finish = events[-1]
-    assert finish["type"] == "finish"
+    assert types == ["step_start", "reasoning", "text", "step_finish"]
+    assert all(e["sessionID"].startswith("ses_") for e in events)
+    assert events[1]["part"]["text"] == "thinking it over"
+    assert events[2]["part"]["text"] == "Done."
+    finish = events[-1]["part"]
     assert finish["reason"] == "stop"
-    assert finish["usage"] == {"input": 1000, "output": 200, "reasoning": 0, "cache_read": 500, "cache_write": 100}
+    assert finish["tokens"] == {"input": 1000, "output": 200, "reasoning": 0, "cache": {"read": 500, "write": 100}}
     cost = load_catalog()["anthropic"].models[model_id].cost
     expected = (
         1000 * cost.input
@@ -147,7 +149,6 @@ def test_run_json_format_reports_usage_and_cost(
     ) / 1e6
     assert finish["cost"] == pytest.approx(expected)
     assert finish["cost"] > 0
-    assert "".join(e["text"] for e in events if e["type"] == "text_delta") == "Done."
 
 
 def test_run_final_error_is_one_line_and_nonzero(
@@ -190,7 +191,7 @@ def test_run_retries_a_rate_limit_and_says_so(
     assert main(["run", "-m", "mine/my-model", "hi"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "ok\n"
-    assert "rate limited (429): slow down" in captured.err and "retrying in 0 s (try 2 of 8)" in captured.err
+    assert "rate limited (429): slow down" in captured.err and "retrying in 0 s (try 2)" in captured.err
     assert len(model_server.requests) == 2
 
 

@@ -1,8 +1,8 @@
-"""`opencode [project]`: the main job. Until the terminal UI lands, a line-mode chat.
+"""`opencode [project]`: the main job. Until the terminal UI lands, a line-mode chat on the engine.
 
-With no provider connected it prints the one-screen guide. Otherwise it reads a message per
-line (or `--prompt`, or the whole of stdin when piped), streams each reply and keeps the
-conversation in memory for the next turn. `/exit` or Ctrl-D ends it.
+With no provider connected it prints the one-screen guide. Otherwise it starts a session and
+reads a message per line (or `--prompt`, or the whole of stdin when piped), running the agent
+on each and streaming the reply. `/exit` or Ctrl-D ends it; Ctrl-C stops the current turn.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from opencode.cli.runtime import CliError
 def main(args: argparse.Namespace) -> int:
     from opencode.cli.context import load_context
     from opencode.cli.guide import guide_text
-    from opencode.cli.run import build_request, pick_model, stream_turn, text_part
-    from opencode.provider.types import AssistantMessage, Message, TextPart, UserMessage
+    from opencode.cli.run import Printer, check_agent, make_engine
 
     if args.project:
         project = Path(args.project).expanduser()
@@ -34,36 +33,43 @@ def main(args: argparse.Namespace) -> int:
         if not ctx.registry.connected():
             sys.stdout.write(guide_text(ctx.registry))
             return 0
-    model = pick_model(ctx, args)
+    agent = args.agent or ctx.loaded.config.default_agent or "build"
+    check_agent(ctx, agent)
+    engine = make_engine(ctx)
+    model = engine.resolve_model(args.model, agent)
+    session = engine.create_session()
+    printer = Printer(sys.stdout, sys.stderr, fmt="default", thinking=False, session_id=session.id)
+    engine.bus.on(printer.handle)
     interactive = sys.stdin.isatty()
-    history: list[Message] = []
     pending = [args.prompt] if args.prompt else []
     if not interactive and not pending:
         pending = [sys.stdin.read()]
     if interactive:
         sys.stderr.write(f"opencode {model.ref} in {ctx.cwd} (Ctrl-D or /exit to quit)\n")
-    while True:
-        if pending:
-            line = pending.pop(0)
-        elif interactive:
-            try:
-                line = input("> ")
-            except EOFError:
-                sys.stderr.write("\n")
+    try:
+        while True:
+            if pending:
+                line = pending.pop(0)
+            elif interactive:
+                try:
+                    line = input("> ")
+                except EOFError:
+                    sys.stderr.write("\n")
+                    return 0
+            else:
                 return 0
-        else:
-            return 0
-        line = line.strip()
-        if not line:
-            continue
-        if line in ("/exit", "/quit"):
-            return 0
-        history.append(UserMessage([text_part(line)]))
-        request = build_request(ctx, model, list(history), args.agent)
-        try:
-            result = asyncio.run(stream_turn(model, request, sys.stdout))
-        except KeyboardInterrupt:
-            sys.stderr.write("\n(interrupted)\n")
-            history.pop()
-            continue
-        history.append(AssistantMessage([TextPart(result.text)]))
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("/exit", "/quit"):
+                return 0
+            try:
+                result = asyncio.run(engine.prompt(session.id, line, model=model.ref, agent=agent))
+            except KeyboardInterrupt:
+                sys.stderr.write("\n(interrupted)\n")
+                continue
+            printer.end()
+            if result.message.error is not None:
+                sys.stderr.write(f"error: {result.message.error.message}\n")
+    finally:
+        engine.store.close()

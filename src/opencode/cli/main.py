@@ -62,6 +62,9 @@ def build_parser() -> Parser:
     run = verbs.add_parser("run", help="run opencode with a message", description="Send a message and print the reply.")
     run.add_argument("message", nargs="*", help="the message (also read from stdin when piped)")
     _model_flags(run)
+    run.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last session")
+    run.add_argument("-s", "--session", metavar="ID", help="continue the session with this id")
+    run.add_argument("--title", help="title for the session")
     run.add_argument("-f", "--file", action="append", default=[], metavar="PATH", help="attach a file (repeatable)")
     run.add_argument("--format", choices=("default", "json"), default="default", help="output: text or JSON events")
     run.add_argument("--thinking", action="store_true", help="show the model's reasoning")
@@ -91,6 +94,35 @@ def build_parser() -> Parser:
         _common(logout)
         auth.set_defaults(handler="opencode.cli.auth:main")
 
+    session = verbs.add_parser("session", help="manage sessions")
+    _common(session)
+    session_actions = session.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)
+    session_list = session_actions.add_parser("list", help="list sessions, newest first")
+    session_list.add_argument("-n", "--max-count", type=_positive_int, metavar="N", help="show at most N sessions")
+    session_list.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    _common(session_list)
+    session_delete = session_actions.add_parser("delete", help="delete a session and everything in it")
+    session_delete.add_argument("sessionID", help="the session's id")
+    _common(session_delete)
+    session.set_defaults(handler="opencode.cli.session:main")
+
+    export = verbs.add_parser("export", help="print a session as JSON (info, messages, parts)")
+    export.add_argument("sessionID", nargs="?", help="session id (default: the latest)")
+    export.add_argument("--sanitize", action="store_true", help="blank titles, message text and tool input/output")
+    _common(export)
+    export.set_defaults(handler="opencode.cli.session:export_main")
+
+    importer = verbs.add_parser("import", help="import a session exported with `opencode export`")
+    importer.add_argument("file", help="the JSON file")
+    _common(importer)
+    importer.set_defaults(handler="opencode.cli.session:import_main")
+
+    stats = verbs.add_parser("stats", help="tokens and cost by model and by day")
+    stats.add_argument("--days", type=_positive_int, metavar="N", help="only the last N days")
+    stats.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    _common(stats)
+    stats.set_defaults(handler="opencode.cli.stats:main")
+
     debug = verbs.add_parser("debug", help="debugging and troubleshooting tools")
     _common(debug)
     tools = debug.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)
@@ -98,6 +130,16 @@ def build_parser() -> Parser:
     _common(tools.add_parser("paths", help="print the data, config, cache and state paths"))
     debug.set_defaults(handler="opencode.cli.debug:main")
     return root
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
 
 
 def build_default_parser() -> Parser:
@@ -119,7 +161,7 @@ def _verbs(parser: Parser) -> set[str]:
     return set()
 
 
-_VALUE_FLAGS = {"-m", "--model", "--agent", "--prompt", "--log-level"}
+_VALUE_FLAGS = {"-m", "--model", "--agent", "--prompt", "--log-level", "-s", "--session"}
 
 
 def _first_positional(argv: Sequence[str]) -> str | None:

@@ -1,8 +1,10 @@
-"""`opencode run [message..]`: send one message to a model and print the reply as it streams.
+"""`opencode run [message..]`: one turn of the agent, streamed to the terminal or as JSON events.
 
-The engine issue turns this into a full agent turn (tools, sessions); here it is one model call
-with retries, attachments (`-f`), the agent's prompt and settings from config, and two output
-formats: plain text, or one JSON object per event (`--format json`) for scripts.
+Text streams to stdout as it arrives; each tool call is one line on stderr (tool, title,
+ok/error); retries are announced on stderr. Exit 0 on success, 1 with a one-line error, 130 on
+Ctrl-C (the session is left consistent: running tools are stopped and marked aborted).
+`--format json` prints one JSON object per line in opencode's `run` event shapes.
+`-c` continues the last session of this directory, `-s ID` a given one.
 """
 
 from __future__ import annotations
@@ -13,26 +15,20 @@ import json
 import mimetypes
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from opencode.cli.runtime import CliError
 
 if TYPE_CHECKING:
+    from opencode.agent.engine import Engine
+    from opencode.bus import BusEvent
     from opencode.cli.context import Context
-    from opencode.provider.registry import ResolvedModel
-    from opencode.provider.types import Message, ModelRequest, Retrying, StreamEvent, UserContent
+    from opencode.session.model import Session
+    from opencode.tool.tool import Attachment
 
-# Attachments the model receives as files rather than text.
 BINARY_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 MAX_TEXT_ATTACHMENT = 256 * 1024
-
-
-@dataclass
-class TurnResult:
-    text: str
-    ok: bool
 
 
 def main(args: argparse.Namespace) -> int:
@@ -43,89 +39,91 @@ def main(args: argparse.Namespace) -> int:
         if not target.is_dir():
             raise CliError(f"--dir {args.dir}: not a directory")
         os.chdir(target)
+    if args.cont and args.session:
+        raise CliError("use either -c/--continue or -s/--session, not both", code=2)
     message = " ".join(args.message).strip()
     if not sys.stdin.isatty():
         piped = sys.stdin.read()
         message = f"{message}\n\n{piped}".strip() if message else piped.strip()
     if not message and not args.file:
         raise CliError('no message: pass it as arguments (opencode run "fix the tests") or on stdin', code=2)
-    parts = [*attachments(args.file), *([text_part(message)] if message else [])]
+    files, inline = attachments(args.file)
+    if inline:
+        message = "\n\n".join([*inline, message]) if message else "\n\n".join(inline)
     ctx = load_context(args)
-    model = pick_model(ctx, args)
-    from opencode.provider.types import UserMessage
+    engine = make_engine(ctx)
+    session = pick_session(engine, args)
+    if args.title:
+        session.title = args.title
+        engine.touch(session)
+    agent_name = args.agent or ctx.loaded.config.default_agent or "build"
+    check_agent(ctx, agent_name)
+    printer = Printer(sys.stdout, sys.stderr, fmt=args.format, thinking=args.thinking, session_id=session.id)
+    remove = engine.bus.on(printer.handle)
+    try:
+        result = asyncio.run(_prompt(engine, session.id, message, files, args.model, agent_name))
+    finally:
+        remove()
+        engine.store.close()
+    printer.end()
+    if result.message.error is not None:
+        if args.format == "json":
+            return 1
+        raise CliError(result.message.error.message)
+    return 0
 
-    request = build_request(ctx, model, [UserMessage(parts)], args.agent)
-    result = asyncio.run(stream_turn(model, request, sys.stdout, fmt=args.format, thinking=args.thinking))
-    return 0 if result.ok else 1
+
+async def _prompt(
+    engine: Engine, session_id: str, text: str, files: list[Attachment], model: str | None, agent: str
+) -> Any:
+    try:
+        return await engine.prompt(session_id, text, files=files, model=model, agent=agent)
+    finally:
+        await engine.drain()
 
 
-def pick_model(ctx: Context, args: argparse.Namespace) -> ResolvedModel:
-    """-m wins, then the agent's model, then config `model`, then the first connected provider's best."""
-    ref = getattr(args, "model", None)
-    agent = agent_config(ctx, getattr(args, "agent", None))
-    if not ref and agent is not None and agent.model:
-        ref = agent.model
-    ref = ref or ctx.registry.default_model()
-    if not ref:
-        raise CliError(
-            "no model configured and no provider connected: run `opencode auth login`, set a key variable "
-            "such as ANTHROPIC_API_KEY, or run `opencode` for a guide"
-        )
-    return ctx.registry.resolve(ref)
+def make_engine(ctx: Context) -> Engine:
+    from opencode.agent.engine import Engine
+
+    engine = Engine(cwd=ctx.cwd, config=ctx.loaded.config, registry=ctx.registry)
+    recover = getattr(engine.store, "recover_interrupted", None)
+    if recover is not None:
+        from opencode.session.model import now_ms
+
+        # Messages left unfinished by a process that died; the age guard keeps a live run's alone.
+        recover(now_ms(), older_than_ms=15 * 60 * 1000)
+    return engine
 
 
-def agent_config(ctx: Context, name: str | None) -> Any:
-    if not name:
-        return None
+def pick_session(engine: Engine, args: argparse.Namespace) -> Session:
+    from opencode.session.store import NotFound
+
+    if args.session:
+        try:
+            return engine.store.get_session(args.session)
+        except NotFound:
+            raise CliError(f"-s {args.session}: no such session (`opencode session list` shows them)") from None
+    if args.cont:
+        last = engine.last_session()
+        if last is not None:
+            return last
+    return engine.create_session()
+
+
+def check_agent(ctx: Context, name: str) -> None:
     agents = ctx.loaded.config.agent or {}
-    if name in agents:
-        return agents[name]
-    if name in ("build", "plan", "general"):
-        return None  # built-in agents without overrides: defaults apply
+    if name in agents or name in ("build", "plan", "general"):
+        return
     known = ", ".join(sorted({"build", "plan", "general", *agents}))
     raise CliError(f"--agent {name}: no such agent (known: {known})")
 
 
-def build_request(ctx: Context, model: ResolvedModel, messages: list[Message], agent_name: str | None) -> ModelRequest:
-    from opencode.provider.types import ModelRequest
+def attachments(paths: list[str]) -> tuple[list[Attachment], list[str]]:
+    """Images and PDFs become attachments; text files are inlined into the message."""
+    from opencode.tool.tool import Attachment
 
-    agent = agent_config(ctx, agent_name)
-    system = [base_prompt(ctx.cwd)]
-    options = model.request_options()
-    temperature = top_p = None
-    if agent is not None:
-        if agent.prompt:
-            system.append(agent.prompt)
-        temperature, top_p = agent.temperature, agent.top_p
-        options.update(agent.options or {})
-    return ModelRequest(
-        model=model.info.id,
-        messages=messages,
-        system=system,
-        max_tokens=min(model.info.output, 32_000) if model.info.output else None,
-        temperature=temperature if model.info.temperature else None,
-        top_p=top_p,
-        options=options,
-    )
-
-
-def base_prompt(cwd: Path) -> str:
-    return (
-        "You are OpenCode, an AI coding assistant working in the user's terminal. "
-        f"The working directory is {cwd}. Answer concisely; use Markdown for code."
-    )
-
-
-def text_part(text: str) -> UserContent:
-    from opencode.provider.types import TextPart
-
-    return TextPart(text)
-
-
-def attachments(paths: list[str]) -> list[UserContent]:
-    from opencode.provider.types import FilePart, TextPart
-
-    parts: list[UserContent] = []
+    files: list[Attachment] = []
+    inline: list[str] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.is_file():
@@ -133,85 +131,101 @@ def attachments(paths: list[str]) -> list[UserContent]:
         media_type = mimetypes.guess_type(path.name)[0] or "text/plain"
         data = path.read_bytes()
         if media_type in BINARY_TYPES:
-            parts.append(FilePart(media_type, data, path.name))
+            files.append(Attachment(media_type, data, path.name))
             continue
         if b"\0" in data[:8192]:
             raise CliError(f"-f {raw}: binary file of type {media_type}; attach images, PDFs or text")
         text = data[:MAX_TEXT_ATTACHMENT].decode("utf-8", "replace")
         note = f"\n[truncated at {MAX_TEXT_ATTACHMENT} bytes of {len(data)}]" if len(data) > MAX_TEXT_ATTACHMENT else ""
-        parts.append(TextPart(f'<file path="{path}">\n{text}{note}\n</file>'))
-    return parts
+        inline.append(f'<file path="{path}">\n{text}{note}\n</file>')
+    return files, inline
 
 
-async def stream_turn(
-    model: ResolvedModel,
-    request: ModelRequest,
-    out: IO[str],
-    *,
-    fmt: str = "default",
-    thinking: bool = False,
-    err: IO[str] | None = None,
-) -> TurnResult:
-    """Stream one reply to `out`; retries are reported on `err`; a final error is raised."""
-    from opencode.provider.types import Finish, ReasoningDelta, Retrying, StreamFailed, TextDelta
+class Printer:
+    """Renders bus events for the terminal (default) or as opencode's `run --format json` lines."""
 
-    err = err or sys.stderr
-    text: list[str] = []
-    in_reasoning = False
-    async for event in model.stream(request):
-        if fmt == "json":
-            out.write(json.dumps(event_json(event, model.ref)) + "\n")
-            out.flush()
-            if isinstance(event, StreamFailed):
-                return TurnResult("".join(text), ok=False)
-            if isinstance(event, TextDelta):
-                text.append(event.text)
-            continue
-        if isinstance(event, TextDelta):
-            if in_reasoning:
-                err.write("\n")
-                in_reasoning = False
-            text.append(event.text)
-            out.write(event.text)
-            out.flush()
-        elif isinstance(event, ReasoningDelta) and thinking:
-            in_reasoning = True
-            err.write(event.text)
-            err.flush()
-        elif isinstance(event, Retrying):
-            err.write(f"{retry_line(event)}\n")
-            err.flush()
-        elif isinstance(event, StreamFailed):
-            if text:
-                out.write("\n")
-            raise event.error
-        elif isinstance(event, Finish):
-            if text and not text[-1].endswith("\n"):
-                out.write("\n")
-            if event.reason == "length":
-                err.write("warning: the reply was cut at the output token limit\n")
-    return TurnResult("".join(text), ok=True)
+    def __init__(self, out: IO[str], err: IO[str], *, fmt: str, thinking: bool, session_id: str) -> None:
+        self.out, self.err, self.fmt, self.thinking, self.session_id = out, err, fmt, thinking, session_id
+        self.at_line_start = True
+        self.done_tools: set[str] = set()
+
+    def handle(self, event: BusEvent) -> None:
+        from opencode.bus import PartUpdated, SessionError, SessionStatus
+
+        if isinstance(event, SessionStatus) and event.status.type == "retry":
+            wait = max(0, round(((event.status.next or 0) - _now_ms()) / 1000))
+            self.line(self.err, f"{event.status.message}; retrying in {wait} s (try {event.status.attempt})")
+            if self.fmt == "json":
+                self.emit("retry", attempt=event.status.attempt, message=event.status.message)
+            return
+        if isinstance(event, SessionError):
+            if self.fmt == "json":
+                self.emit("error", error=event.error.model_dump(mode="json", exclude_none=True))
+            return
+        if isinstance(event, PartUpdated) and event.part.sessionID == self.session_id:
+            if self.fmt == "json":
+                self.json_part(event)
+            else:
+                self.text_part(event)
+
+    # --- default format ---------------------------------------------------------------------
+
+    def text_part(self, event: Any) -> None:
+        part = event.part
+        if part.type == "text" and event.delta:
+            self.out.write(event.delta)
+            self.out.flush()
+            self.at_line_start = event.delta.endswith("\n")
+        elif part.type == "reasoning" and event.delta and self.thinking:
+            self.err.write(event.delta)
+            self.err.flush()
+        elif part.type == "tool" and part.state.status in ("completed", "error") and part.id not in self.done_tools:
+            self.done_tools.add(part.id)
+            if not self.at_line_start:
+                self.out.write("\n")
+                self.at_line_start = True
+            state = part.state
+            if state.status == "completed":
+                self.line(self.err, f"| {part.tool:<6} {state.title or ''}".rstrip() + "  ok")
+            else:
+                self.line(self.err, f"| {part.tool:<6} error: {_first_line(state.error)}")
+
+    def line(self, stream: IO[str], text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()
+
+    def end(self) -> None:
+        if self.fmt != "json" and not self.at_line_start:
+            self.out.write("\n")
+            self.out.flush()
+
+    # --- json format ------------------------------------------------------------------------
+
+    def json_part(self, event: Any) -> None:
+        part = event.part
+        if event.delta is not None:
+            return  # full-state updates only: one line per finished part
+        kinds = {"step-start": "step_start", "step-finish": "step_finish", "text": "text", "reasoning": "reasoning"}
+        if part.type == "tool":
+            if part.state.status not in ("completed", "error") or part.id in self.done_tools:
+                return
+            self.done_tools.add(part.id)
+            self.emit("tool_use", part=part.model_dump(mode="json", exclude_none=True))
+        elif part.type in kinds:
+            if part.type in ("text", "reasoning") and (part.time is None or part.time.end is None):
+                return
+            self.emit(kinds[part.type], part=part.model_dump(mode="json", exclude_none=True))
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.out.write(json.dumps({"type": kind, "timestamp": _now_ms(), "sessionID": self.session_id, **data}) + "\n")
+        self.out.flush()
 
 
-def retry_line(event: Retrying) -> str:
-    from opencode.provider.errors import ProviderError
-
-    what = event.error.summary() if isinstance(event.error, ProviderError) else str(event.error)
-    of = f" of {event.attempts}" if event.attempts else ""
-    return f"{what}; retrying in {event.delay:.0f} s (try {event.attempt + 1}{of})"
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
-def event_json(event: StreamEvent, model_ref: str) -> dict[str, Any]:
-    from dataclasses import asdict
+def _now_ms() -> int:
+    from opencode.session.model import now_ms
 
-    from opencode.provider.types import Retrying, StreamFailed
-
-    if isinstance(event, StreamFailed | Retrying):
-        data: dict[str, Any] = {"type": event.type, "model": model_ref}
-        data["error"] = {"name": type(event.error).__name__, "message": str(event.error)}
-        if isinstance(event, Retrying):
-            data.update(attempt=event.attempt, delay=event.delay)
-        return data
-    data = asdict(event)
-    data["model"] = model_ref
-    return data
+    return now_ms()
