@@ -274,3 +274,60 @@ async def test_compaction_with_a_tiny_context_window(project: Path, model_server
     final = model_server.requests[2].json["messages"]
     assert "SUMMARY: read big.txt" in json.dumps(final)
     assert "x" * 9000 not in json.dumps(final)
+
+
+async def test_compaction_auto_false_is_honoured(project: Path, model_server: ScriptedModelServer) -> None:
+    from opencode.testing.model_server import ScriptUsage
+
+    engine, model = make_engine(project, model_server, extra={"compaction": {"auto": False}})
+    resolved = engine.registry.resolve(model)
+    resolved.info.context, resolved.info.output = 4000, 1000
+    (project / "a.txt").write_text("a\n")
+    model_server.push(
+        Reply([ToolCall("read", {"filePath": "a.txt"})], usage=ScriptUsage(input=3900, output=50)),
+        Reply([Text("no compaction happened")]),
+    )
+    session = engine.create_session()
+    result = await engine.prompt(session.id, "go", model=model)
+    assert result.text == "no compaction happened"
+    assert len(model_server.requests) == 2
+    assert not any(getattr(m.info, "summary", None) for m in engine.store.list_messages(session.id))
+
+
+async def test_doom_loop_allowed_by_permission(project: Path, model_server: ScriptedModelServer) -> None:
+    engine, model = make_engine(project, model_server, extra={"permission": {"doom_loop": "allow"}})
+    (project / "a.txt").write_text("a\n")
+    same = {"filePath": "a.txt"}
+    model_server.push(*(Reply([ToolCall("read", same)]) for _ in range(3)), Reply([Text("ok")]))
+    session = engine.create_session()
+    await engine.prompt(session.id, "read it", model=model)
+    assert [p.state.status for p in tool_parts(engine, session.id)] == ["completed"] * 3
+
+
+async def test_edits_publish_file_edited_and_instructions_are_listed(
+    project: Path, model_server: ScriptedModelServer
+) -> None:
+    from opencode.bus import FileEdited
+
+    (project / "AGENTS.md").write_text("Use tabs.\n")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "AGENTS.md").write_text("Package rules.\n")
+    (project / "pkg" / "mod.py").write_text("x = 1\n")
+    engine, model = make_engine(project, model_server)
+    edited: list[str] = []
+    engine.bus.on(lambda e: edited.append(e.file) if isinstance(e, FileEdited) else None)
+    model_server.push(
+        Reply([ToolCall("read", {"filePath": "pkg/mod.py"})]),
+        Reply([ToolCall("edit", {"filePath": "pkg/mod.py", "oldString": "x = 1", "newString": "x = 2"})]),
+        Reply([Text("edited")]),
+    )
+    session = engine.create_session()
+    await engine.prompt(session.id, "bump x", model=model)
+    assert (project / "pkg" / "mod.py").read_text() == "x = 2\n"
+    assert edited == [str(project / "pkg" / "mod.py")]
+    # The nested AGENTS.md reached the model with the read result, and the listing names both files.
+    assert "Package rules." in json.dumps(model_server.requests[1].json)
+    assert "Use tabs." in json.dumps(model_server.requests[0].json)
+    listing = engine.instruction_files(session.id)
+    assert any(line.startswith("project") and line.endswith(str(project / "AGENTS.md")) for line in listing)
+    assert any(line.startswith("nested") and line.endswith(str(project / "pkg" / "AGENTS.md")) for line in listing)

@@ -327,6 +327,18 @@ class Engine:
             options=options,
         )
 
+    def instruction_files(self, session_id: str | None = None) -> list[str]:
+        """Every instruction file the model has been given, one line each (for a `/context` view)."""
+        from opencode.agent.instructions import describe, find_instructions
+
+        files = find_instructions(self.cwd, self.root, list(self.config.instructions or []))
+        lines = describe(files)
+        state = self.sessions.get(session_id or "")
+        if state is not None and state.nested is not None:
+            known = {f.path.resolve() for f in files}
+            lines += [f"{'nested':<7}  {path}" for path in sorted(state.nested.loaded - known)]
+        return lines
+
     def tool_filter(self, agent: str) -> Any:
         conf = (self.config.agent or {}).get(agent)
         enabled: dict[str, bool] = dict(self.config.tools or {})
@@ -354,6 +366,10 @@ class Engine:
             on_metadata=lambda title, meta: self.tool_progress(part, title, meta),
         )
         result = await self.tools.execute(part.tool, call.arguments, ctx, parse_error=call.parse_error)
+        if part.tool in ("write", "edit") and call.arguments and call.arguments.get("filePath"):
+            from opencode.bus import FileEdited
+
+            self.bus.publish(FileEdited(file=str(ctx.resolve(str(call.arguments["filePath"])))))
         if part.tool == "read" and state.nested is not None and call.arguments:
             # A subfolder's AGENTS.md reaches the model the first time it reads a file below it.
             extra = state.nested.for_file(ctx.resolve(str(call.arguments.get("filePath", ""))))
