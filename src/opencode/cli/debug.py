@@ -8,6 +8,10 @@ import sys
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.action == "permission":
+        from opencode.cli.permission import main as permission_main
+
+        return permission_main(args)
     if args.action == "paths":
         from opencode.config.paths import paths
 

@@ -65,6 +65,20 @@ class PermissionRequest:
     always: list[str] = field(default_factory=list)
 
 
+@dataclass
+class SubagentCall:
+    agent: str
+    prompt: str
+    description: str
+
+
+@dataclass
+class SubagentResult:
+    session_id: str
+    text: str
+    error: str | None = None
+
+
 Ask = Callable[[PermissionRequest], Awaitable[None]]
 """Returns when allowed; raises `ToolError` (rejected) otherwise."""
 
@@ -89,6 +103,8 @@ class ToolContext:
     on_metadata: Callable[[str | None, dict[str, Any]], None] | None = None
     data_dir: Path | None = None
     """Where to save full outputs that were cut (defaults to the XDG data dir)."""
+    run_subagent: Callable[[SubagentCall], Awaitable[SubagentResult]] | None = None
+    """Runs a subagent in a child session (the `task` tool); the engine provides it."""
 
     def metadata(self, title: str | None = None, **metadata: Any) -> None:
         """Publish progress for the faces (e.g. bash output so far); not seen by the model."""
