@@ -67,7 +67,7 @@ class BashTool(Tool[BashParams]):
                 "bash",
                 [params.command],
                 params.command,
-                {"command": params.command, "description": params.description},
+                {"command": params.command, "description": params.description, "workdir": str(cwd)},
                 [f"{head} *"],
             )
         )

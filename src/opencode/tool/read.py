@@ -65,7 +65,7 @@ class ReadTool(Tool[ReadParams]):
     async def run(self, params: ReadParams, ctx: ToolContext) -> ToolResult:
         path = ctx.resolve(params.filePath)
         title = relative(path, ctx.root)
-        await ctx.ask(PermissionRequest("read", [str(path)], f"Read {title}", always=["*"]))
+        await ctx.ask(PermissionRequest("read", [str(path)], f"Read {title}", {"filePath": str(path)}, ["*"]))
         if not path.exists():
             raise ToolError(_missing(path))
         if path.is_dir():
