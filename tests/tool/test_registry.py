@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from opencode.tool.registry import ToolRegistry
 from opencode.tool.tool import Aborted, Tool, ToolContext, ToolError, ToolResult
 
-BUILTIN = ["read", "write", "edit", "bash", "glob", "grep", "list"]
+BUILTIN = ["read", "write", "edit", "bash", "glob", "grep", "list", "task"]
 
 
 class NoParams(BaseModel):
@@ -80,7 +80,7 @@ def test_specs_can_be_filtered() -> None:
 async def test_unknown_tool_lists_the_available_ones(ctx: ToolContext) -> None:
     with pytest.raises(ToolError) as caught:
         await ToolRegistry.builtin().execute("reed", {}, ctx)
-    assert str(caught.value) == "unknown tool 'reed'; available: read, write, edit, bash, glob, grep, list"
+    assert str(caught.value) == "unknown tool 'reed'; available: read, write, edit, bash, glob, grep, list, task"
 
 
 async def test_malformed_json_is_reported_with_the_detail(ctx: ToolContext) -> None:

@@ -52,16 +52,17 @@ class ToolRegistry:
 
     @classmethod
     def builtin(cls) -> ToolRegistry:
-        """The seven built-in tools: read, write, edit, bash, glob, grep, list."""
+        """The built-in tools: read, write, edit, bash, glob, grep, list, and task (subagents)."""
         from opencode.tool.bash import BashTool
         from opencode.tool.edit import EditTool
         from opencode.tool.glob import GlobTool
         from opencode.tool.grep import GrepTool
         from opencode.tool.ls import ListTool
         from opencode.tool.read import ReadTool
+        from opencode.tool.task import TaskTool
         from opencode.tool.write import WriteTool
 
-        return cls([ReadTool(), WriteTool(), EditTool(), BashTool(), GlobTool(), GrepTool(), ListTool()])
+        return cls([ReadTool(), WriteTool(), EditTool(), BashTool(), GlobTool(), GrepTool(), ListTool(), TaskTool()])
 
     def add(self, tool: Tool[Any]) -> None:
         """Register `tool`, replacing any tool of the same name (a plugin may override a built-in)."""
