@@ -43,7 +43,7 @@ def make_engine(
         entry["npm"] = npm
     config = Config.model_validate({"provider": {provider: entry}, **(extra or {})})
     registry = Registry.load(config, environ={}, credentials={})
-    store = SQLiteStore(project / "store.db")
+    store = SQLiteStore(project.parent / "store.db")
     return Engine(cwd=project, config=config, registry=registry, store=store), f"{provider}/test-model"
 
 
@@ -77,10 +77,12 @@ async def test_write_read_answer_through_each_protocol(
     kinds = [[p.type for p in m.parts] for m in export.messages]
     assert kinds == [
         ["text"],
-        ["step-start", "tool", "step-finish"],
+        ["step-start", "tool", "patch", "step-finish"],
         ["step-start", "tool", "step-finish"],
         ["step-start", "text", "step-finish"],
     ]
+    patch = export.messages[1].parts[2]
+    assert patch.type == "patch" and patch.files == ["notes/hello.txt"]
     write, read = tool_parts(engine, session.id)
     assert write.tool == "write" and write.state.status == "completed"
     assert read.tool == "read" and read.state.status == "completed"

@@ -273,7 +273,7 @@ def test_run_unknown_agent_and_model(
 ) -> None:
     use_config(monkeypatch, custom_provider(model_server))
     assert main(["run", "--agent", "nobody", "-m", "mine/my-model", "hi"]) == 1
-    assert "--agent nobody: no such agent" in capsys.readouterr().err
+    assert "unknown agent 'nobody'; primary agents: build, plan" in capsys.readouterr().err
     assert main(["run", "-m", "anthropic/claude-sonet", "hi"]) == 1
     assert "unknown model 'claude-sonet' for provider anthropic" in capsys.readouterr().err
     assert main(["run", "-m", "justamodel", "hi"]) == 1

@@ -248,3 +248,23 @@ def test_piped_stdin_message(
     model_server.push(Reply([Text("piped ok")]))
     assert main(["run", "-m", "mine/my-model"]) == 0
     assert capsys.readouterr().out == "piped ok\n"
+
+
+def test_run_refuses_a_subagent(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "-m", "mine/my-model", "--agent", "explore", "hi"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: explore is a subagent; primary agents: build, plan")
+
+
+def test_run_command_expands_its_template(
+    project: Path, model_server: ScriptedModelServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands = project / ".opencode" / "command"
+    commands.mkdir(parents=True)
+    (commands / "greet.md").write_text("---\ndescription: greet\n---\nSay hello to $1 and mention !`echo shell-ran`.\n")
+    model_server.push(Reply([Text("hello")]))
+    assert main(["run", "-m", "mine/my-model", "--command", "greet", "Ada"]) == 0
+    sent = json.dumps(model_server.requests[-1].json["messages"][-1])
+    assert "Say hello to Ada" in sent and "shell-ran" in sent
+    assert main(["run", "-m", "mine/my-model", "--command", "nope"]) == 1
+    assert "--command nope: no such command" in capsys.readouterr().err

@@ -47,13 +47,24 @@ from opencode.session.model import (
     now_ms,
 )
 from opencode.tool.filetimes import FileTimes
-from opencode.tool.tool import Attachment, PermissionRequest, ToolContext, ToolError
+from opencode.tool.tool import (
+    Attachment,
+    PermissionRequest,
+    SubagentCall,
+    SubagentResult,
+    ToolContext,
+    ToolError,
+)
 
 if TYPE_CHECKING:
+    from opencode.agent.agents import Agent
     from opencode.config.schema import Config
+    from opencode.permission.rules import Ruleset
+    from opencode.permission.service import Prompt
     from opencode.provider.registry import Registry, ResolvedModel
     from opencode.provider.types import ModelRequest
     from opencode.session.store import Store
+    from opencode.snapshot import Snapshots
     from opencode.tool.registry import ToolRegistry
 
 log = logging.getLogger("opencode.agent")
@@ -99,8 +110,13 @@ class Engine:
         store: Store | None = None,
         bus: Bus | None = None,
         tools: ToolRegistry | None = None,
+        prompt_permission: Prompt | None = None,
+        interactive: bool = False,
     ) -> None:
+        from opencode.agent.agents import load_agents
+        from opencode.permission.service import PermissionService
         from opencode.tool.registry import ToolRegistry
+        from opencode.tool.truncate import default_save_dir
 
         self.cwd = cwd.resolve()
         self.root = project_root(self.cwd)
@@ -114,6 +130,19 @@ class Engine:
         self.store = store
         self.bus = bus or Bus()
         self.tools = tools or ToolRegistry.builtin()
+        self.agents = load_agents(config, self.cwd, self.root)
+        self.permissions = PermissionService(
+            self.bus,
+            self.root,
+            prompt=prompt_permission,
+            interactive=interactive,
+            safe_dirs=[default_save_dir()],
+        )
+        self.snapshots: Snapshots | None = None
+        if config.snapshot is not False:
+            from opencode.snapshot import Snapshots
+
+            self.snapshots = Snapshots(self.root)
         self.sessions: dict[str, SessionState] = {}
         self.background: set[asyncio.Task[Any]] = set()
 
@@ -157,7 +186,12 @@ class Engine:
         agent: str = "build",
         abort: asyncio.Event | None = None,
     ) -> PromptResult:
+        from opencode.session.revert import cleanup_revert
+
         session = self.store.get_session(session_id)
+        if session.revert is not None:
+            # A new message after an undo makes the undone messages permanent history no more.
+            session = cleanup_revert(self.store, session.id)
         abort = abort or asyncio.Event()
         resolved = self.resolve_model(model, agent)
         user = self.add_user_message(session, text, files or [], resolved, agent)
@@ -172,9 +206,22 @@ class Engine:
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
             self.bus.publish(SessionIdle(sessionID=session.id))
 
+    def agent(self, name: str) -> Agent:
+        from opencode.agent.agents import AgentError
+
+        found = self.agents.get(name)
+        if found is None:
+            known = ", ".join(sorted(self.agents))
+            raise AgentError(f"no agent named {name!r} (known: {known})")
+        return found
+
+    def ruleset(self, agent: str) -> Ruleset:
+        from opencode.permission.rules import Ruleset
+
+        return Ruleset.from_config(self.config.permission, self.agent(agent).permission, agent=agent)
+
     def resolve_model(self, model: str | None, agent: str) -> ResolvedModel:
-        agent_conf = (self.config.agent or {}).get(agent)
-        ref = model or (agent_conf.model if agent_conf is not None else None) or self.registry.default_model()
+        ref = model or self.agent(agent).model or self.config.model or self.registry.default_model()
         if not ref:
             from opencode.provider.registry import ModelNotFound
 
@@ -224,22 +271,27 @@ class Engine:
             await self.maybe_compact(session, model, last)
             request = self.build_request(session, model, agent, final_step=final_step)
             message = self.new_assistant_message(session, user, model, agent)
+            start = await self.track()
             processor = StepProcessor(
                 store=self.store,
                 bus=self.bus,
                 message=message,
                 run_tool=functools.partial(self.run_tool, session, message, agent, abort=abort),
                 abort=abort,
+                snapshot=start,
             )
             try:
                 outcome = await processor.process(model.stream(request))
             except asyncio.CancelledError:
+                self.permissions.reject_session(session.id)
+                await asyncio.shield(self.record_patch(processor, start))
                 self.finish_message(
                     message,
                     error=MessageError(name="MessageAbortedError", data={"message": "aborted by the user"}),
                 )
                 raise
-            processor.finalize(outcome)
+            end = await self.record_patch(processor, start)
+            processor.finalize(outcome, snapshot=end)
             message.tokens = outcome.tokens
             message.cost = outcome.cost
             message.finish = outcome.finish
@@ -256,11 +308,66 @@ class Engine:
         return PromptResult(last, text, step)
 
     def step_limit(self, agent: str) -> int | None:
-        conf = (self.config.agent or {}).get(agent)
-        if conf is None:
+        return self.agent(agent).steps or None
+
+    # --- snapshots, undo and redo --------------------------------------------------------------
+
+    async def track(self) -> str | None:
+        """Snapshot the work tree before a step; None when snapshots are off or failed (logged)."""
+        if self.snapshots is None:
             return None
-        limit = conf.steps if conf.steps is not None else conf.maxSteps
-        return int(limit) if limit else None
+        from opencode.snapshot import SnapshotError
+
+        try:
+            return await self.snapshots.track()
+        except SnapshotError as exc:
+            log.warning("snapshot failed, undo will not cover this step: %s", exc)
+            return None
+
+    async def record_patch(self, processor: Any, start: str | None) -> str | None:
+        """After a step: a patch part listing the files it changed (by any tool, bash included)."""
+        if self.snapshots is None or start is None:
+            return None
+        from opencode.session.model import PatchPart
+        from opencode.session.revert import record_step
+        from opencode.snapshot import SnapshotError
+
+        try:
+            end, files = await record_step(self.snapshots, start)
+        except SnapshotError as exc:
+            log.warning("snapshot failed after a step: %s", exc)
+            return None
+        if files:
+            message = processor.message
+            processor.save(
+                PatchPart(
+                    id=ids.ascending("prt"), sessionID=message.sessionID, messageID=message.id, hash=start, files=files
+                )
+            )
+        return end
+
+    def require_snapshots(self) -> Snapshots:
+        if self.snapshots is None:
+            from opencode.session.revert import RevertError
+
+            raise RevertError("snapshots are off (`snapshot: false` in config), so there is nothing to undo")
+        return self.snapshots
+
+    async def revert(self, session_id: str, message_id: str) -> Session:
+        """Undo: files back to how they were before `message_id`, later messages hidden."""
+        from opencode.session.revert import revert
+
+        session = await revert(self.store, self.require_snapshots(), session_id, message_id)
+        self.bus.publish(SessionUpdated(info=session))
+        return session
+
+    async def unrevert(self, session_id: str) -> Session:
+        """Redo: the undone files and messages back, until a new message is sent."""
+        from opencode.session.revert import unrevert
+
+        session = await unrevert(self.store, self.require_snapshots(), session_id)
+        self.bus.publish(SessionUpdated(info=session))
+        return session
 
     def new_assistant_message(
         self, session: Session, user: UserMessage, model: ResolvedModel, agent: str
@@ -292,15 +399,16 @@ class Engine:
         from opencode.agent.instructions import NestedInstructions, find_instructions, loaded_from
         from opencode.agent.system import build_system
         from opencode.provider.types import ModelRequest, TextPart, UserMessage
+        from opencode.session.revert import visible_messages
 
-        agent_conf = (self.config.agent or {}).get(agent)
+        agent_def = self.agent(agent)
         state = self.state(session.id)
         instructions = find_instructions(self.cwd, self.root, list(self.config.instructions or []))
-        history = self.store.list_messages(session.id)
+        history = visible_messages(self.store, self.store.get_session(session.id))
         if state.nested is None:
             state.nested = NestedInstructions(self.root, loaded=[*instructions, *loaded_from(history)])
         system = build_system(
-            agent_prompt=agent_conf.prompt if agent_conf is not None else None,
+            agent_prompt=agent_def.prompt,
             provider_id=model.provider.id,
             model_id=model.info.id,
             cwd=self.cwd,
@@ -308,24 +416,36 @@ class Engine:
             instructions=instructions,
         )
         messages = to_provider_messages(history)
-        tools = [] if final_step else self.tools.specs(self.tool_filter(agent))
+        tools = [] if final_step else self.tool_specs(session, agent_def)
         if final_step:
             messages.append(UserMessage([TextPart(LAST_STEP_NOTE)]))
         options = model.request_options()
-        temperature = top_p = None
-        if agent_conf is not None:
-            options.update(agent_conf.merged_options())
-            temperature, top_p = agent_conf.temperature, agent_conf.top_p
+        options.update(agent_def.options)
         return ModelRequest(
             model=model.info.id,
             messages=messages,
             system=system,
             tools=tools if model.info.tool_call or not model.info.context else [],
             max_tokens=min(model.info.output, 32_000) if model.info.output else None,
-            temperature=temperature if model.info.temperature else None,
-            top_p=top_p,
+            temperature=agent_def.temperature if model.info.temperature else None,
+            top_p=agent_def.top_p,
             options=options,
         )
+
+    def tool_specs(self, session: Session, agent: Agent) -> list[Any]:
+        """The tools this agent may use; `task` lists the subagents its `task` permission allows."""
+        from opencode.agent.agents import describe_subagents, subagents
+
+        defaults = dict(self.config.tools or {})
+        if session.parentID:
+            defaults.setdefault("task", False)  # subagents do not start subagents of their own
+        specs = self.tools.specs(lambda name: agent.tool_enabled(name, defaults))
+        ruleset = self.ruleset(agent.name)
+        allowed = [a for a in subagents(self.agents) if ruleset.evaluate("task", a.name).action != "deny"]
+        for spec in specs:
+            if spec.name == "task":
+                spec.description = f"{spec.description}\n\n{describe_subagents(allowed)}"
+        return [s for s in specs if s.name != "task" or allowed]
 
     def instruction_files(self, session_id: str | None = None) -> list[str]:
         """Every instruction file the model has been given, one line each (for a `/context` view)."""
@@ -339,13 +459,6 @@ class Engine:
             lines += [f"{'nested':<7}  {path}" for path in sorted(state.nested.loaded - known)]
         return lines
 
-    def tool_filter(self, agent: str) -> Any:
-        conf = (self.config.agent or {}).get(agent)
-        enabled: dict[str, bool] = dict(self.config.tools or {})
-        if conf is not None and conf.tools:
-            enabled.update(conf.tools)
-        return lambda name: enabled.get(name, True)
-
     # --- tools ----------------------------------------------------------------------------
 
     async def run_tool(
@@ -353,7 +466,7 @@ class Engine:
     ) -> Any:
         part = call.part
         state = self.state(session.id)
-        await self.check_doom_loop(state, part)
+        await self.check_doom_loop(session, message, agent, state, part)
         ctx = ToolContext(
             session_id=session.id,
             message_id=message.id,
@@ -363,7 +476,11 @@ class Engine:
             cwd=self.cwd,
             abort=abort,
             file_times=state.file_times,
+            ask=self.permissions.asker(
+                self.ruleset(agent), session_id=session.id, message_id=message.id, call_id=part.callID
+            ),
             on_metadata=lambda title, meta: self.tool_progress(part, title, meta),
+            run_subagent=functools.partial(self.run_subagent, session, abort=abort),
         )
         result = await self.tools.execute(part.tool, call.arguments, ctx, parse_error=call.parse_error)
         if part.tool in ("write", "edit") and call.arguments and call.arguments.get("filePath"):
@@ -383,7 +500,10 @@ class Engine:
                 result.metadata[LOADED_KEY] = [str(found.path) for found in extra]
         return result
 
-    async def check_doom_loop(self, state: SessionState, part: Any) -> None:
+    async def check_doom_loop(
+        self, session: Session, message: AssistantMessage, agent: str, state: SessionState, part: Any
+    ) -> None:
+        """The same call with the same arguments three times in a row (successes count too): permission `doom_loop`."""
         from opencode.agent.step import call_signature
 
         signature = call_signature(part)
@@ -391,35 +511,51 @@ class Engine:
         del state.recent_calls[:-DOOM_LOOP]
         if len(state.recent_calls) < DOOM_LOOP or len(set(state.recent_calls)) != 1:
             return
-        action = self.permission_action("doom_loop", default="ask")
-        if action == "allow":
+        ruleset = self.ruleset(agent)
+        verdict = ruleset.evaluate("doom_loop", part.tool)
+        if verdict.action == "allow":
             return
-        request = PermissionRequest(
-            permission="doom_loop",
-            patterns=[part.tool],
-            title=f"{part.tool} was called {DOOM_LOOP} times in a row with the same arguments",
-        )
-        if action == "ask" and self.ask is not None:
-            await self.ask(request)
-            return
-        state.recent_calls.clear()
-        raise ToolError(
+        repeated = (
             f"You called '{part.tool}' {DOOM_LOOP} times in a row with the same arguments. It was not run again: "
             "change your approach, or explain to the user what is blocking you."
         )
+        state.recent_calls.clear()
+        if verdict.action == "deny":
+            raise ToolError(repeated)
+        request = PermissionRequest(
+            permission="doom_loop",
+            patterns=[part.tool],
+            title=f"{part.tool} was called {DOOM_LOOP} times in a row with the same arguments; run it again?",
+            metadata={"input": part.state.input},
+        )
+        try:
+            await self.permissions.ask(
+                request, ruleset=ruleset, session_id=session.id, message_id=message.id, call_id=part.callID
+            )
+        except ToolError as exc:
+            raise ToolError(f"{repeated} ({exc})") from None
 
-    ask: Any = None
-    """A face's permission asker (issue: permissions); None means "ask" is answered no."""
+    async def run_subagent(self, parent: Session, call: SubagentCall, *, abort: asyncio.Event) -> SubagentResult:
+        """The `task` tool: run `call.agent` in a child session; its events reach the faces on the same bus."""
+        agent = self.agents.get(call.agent)
+        if agent is None or not agent.subagent:
+            from opencode.agent.agents import subagents
 
-    def permission_action(self, key: str, *, default: str) -> str:
-        rules = self.config.permission
-        if isinstance(rules, dict):
-            value = rules.get(key)
-            if isinstance(value, str):
-                return value
-        elif isinstance(rules, str):
-            return rules
-        return default
+            names = ", ".join(a.name for a in subagents(self.agents))
+            return SubagentResult("", "", error=f"unknown subagent {call.agent!r}; available: {names}")
+        parent_model = self.last_model(parent)
+        child = self.create_session(title=f"{call.description} (@{agent.name} subagent)", parent_id=parent.id)
+        result = await self.prompt(
+            child.id, call.prompt, model=agent.model or parent_model, agent=agent.name, abort=abort
+        )
+        error = result.message.error.message if result.message.error is not None else None
+        return SubagentResult(child.id, result.text, error=error)
+
+    def last_model(self, session: Session) -> str | None:
+        for item in reversed(self.store.list_messages(session.id)):
+            if isinstance(item.info, AssistantMessage):
+                return f"{item.info.providerID}/{item.info.modelID}"
+        return None
 
     def tool_progress(self, part: Any, title: str | None, meta: dict[str, Any]) -> None:
         from opencode.session.model import ToolStateRunning

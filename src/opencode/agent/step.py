@@ -78,6 +78,8 @@ class StepProcessor:
     run_tool: Callable[[ToolCall], Any]
     """Coroutine function: runs one call and returns a ToolResult, raising ToolError / Aborted."""
     abort: asyncio.Event
+    snapshot: str | None = None
+    """The work tree's snapshot before this step (undo goes back to it)."""
     text_part: TextPart | None = None
     reasoning_part: ReasoningPart | None = None
     tool_parts: dict[str, ToolPart] = field(default_factory=dict)
@@ -126,7 +128,14 @@ class StepProcessor:
         finish = "stop"
         tokens, cost = Tokens(), 0.0
         error: MessageError | None = None
-        self.save(StepStartPart(id=self.new_part_id(), sessionID=self.message.sessionID, messageID=self.message.id))
+        self.save(
+            StepStartPart(
+                id=self.new_part_id(),
+                sessionID=self.message.sessionID,
+                messageID=self.message.id,
+                snapshot=self.snapshot,
+            )
+        )
         flusher = asyncio.create_task(self.flusher())
         try:
             async for event in events:
@@ -290,11 +299,12 @@ class StepProcessor:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.tasks.clear()
 
-    def finalize(self, outcome: StepOutcome) -> StepFinishPart:
+    def finalize(self, outcome: StepOutcome, *, snapshot: str | None = None) -> StepFinishPart:
         part = StepFinishPart(
             id=self.new_part_id(),
             sessionID=self.message.sessionID,
             messageID=self.message.id,
+            snapshot=snapshot,
             reason=outcome.finish,
             cost=outcome.cost,
             tokens=outcome.tokens,

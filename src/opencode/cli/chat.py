@@ -19,7 +19,7 @@ from opencode.cli.runtime import CliError
 def main(args: argparse.Namespace) -> int:
     from opencode.cli.context import load_context
     from opencode.cli.guide import guide_text
-    from opencode.cli.run import Printer, check_agent, make_engine
+    from opencode.cli.run import Printer, make_engine, pick_agent
 
     if args.project:
         project = Path(args.project).expanduser()
@@ -33,9 +33,8 @@ def main(args: argparse.Namespace) -> int:
         if not ctx.registry.connected():
             sys.stdout.write(guide_text(ctx.registry))
             return 0
-    agent = args.agent or ctx.loaded.config.default_agent or "build"
-    check_agent(ctx, agent)
-    engine = make_engine(ctx)
+    engine = make_engine(ctx, interactive=sys.stdin.isatty())
+    agent = pick_agent(engine, args.agent)
     model = engine.resolve_model(args.model, agent)
     session = engine.create_session()
     printer = Printer(sys.stdout, sys.stderr, fmt="default", thinking=False, session_id=session.id)

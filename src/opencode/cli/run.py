@@ -45,23 +45,25 @@ def main(args: argparse.Namespace) -> int:
     if not sys.stdin.isatty():
         piped = sys.stdin.read()
         message = f"{message}\n\n{piped}".strip() if message else piped.strip()
-    if not message and not args.file:
+    if not message and not args.file and not args.command:
         raise CliError('no message: pass it as arguments (opencode run "fix the tests") or on stdin', code=2)
     files, inline = attachments(args.file)
+    ctx = load_context(args)
+    engine = make_engine(ctx, interactive=sys.stdin.isatty() and args.format != "json")
+    agent_name = pick_agent(engine, args.agent)
+    model = args.model
+    if args.command:
+        message, agent_name, model = expand_command(engine, args.command, message, agent_name, model)
     if inline:
         message = "\n\n".join([*inline, message]) if message else "\n\n".join(inline)
-    ctx = load_context(args)
-    engine = make_engine(ctx)
     session = pick_session(engine, args)
     if args.title:
         session.title = args.title
         engine.touch(session)
-    agent_name = args.agent or ctx.loaded.config.default_agent or "build"
-    check_agent(ctx, agent_name)
     printer = Printer(sys.stdout, sys.stderr, fmt=args.format, thinking=args.thinking, session_id=session.id)
     remove = engine.bus.on(printer.handle)
     try:
-        result = asyncio.run(_prompt(engine, session.id, message, files, args.model, agent_name))
+        result = asyncio.run(_prompt(engine, session.id, message, files, model, agent_name))
     finally:
         remove()
         engine.store.close()
@@ -82,10 +84,16 @@ async def _prompt(
         await engine.drain()
 
 
-def make_engine(ctx: Context) -> Engine:
+def make_engine(ctx: Context, *, interactive: bool = False) -> Engine:
+    """The engine for a terminal face: permission asks are answered at the terminal when there is one."""
     from opencode.agent.engine import Engine
 
-    engine = Engine(cwd=ctx.cwd, config=ctx.loaded.config, registry=ctx.registry)
+    engine = Engine(
+        cwd=ctx.cwd,
+        config=ctx.loaded.config,
+        registry=ctx.registry,
+        prompt_permission=ask_at_terminal if interactive else None,
+    )
     recover = getattr(engine.store, "recover_interrupted", None)
     if recover is not None:
         from opencode.session.model import now_ms
@@ -110,12 +118,48 @@ def pick_session(engine: Engine, args: argparse.Namespace) -> Session:
     return engine.create_session()
 
 
-def check_agent(ctx: Context, name: str) -> None:
-    agents = ctx.loaded.config.agent or {}
-    if name in agents or name in ("build", "plan", "general"):
-        return
-    known = ", ".join(sorted({"build", "plan", "general", *agents}))
-    raise CliError(f"--agent {name}: no such agent (known: {known})")
+def pick_agent(engine: Engine, name: str | None) -> str:
+    """--agent must name a primary agent; without it, config `default_agent` or build."""
+    from opencode.agent.agents import check_primary, default_agent
+
+    if name:
+        return check_primary(engine.agents, name).name
+    return default_agent(engine.agents, engine.config).name
+
+
+def expand_command(
+    engine: Engine, name: str, arguments: str, agent: str, model: str | None
+) -> tuple[str, str, str | None]:
+    """`--command NAME`: the command's template with the message as its arguments; its agent and model apply."""
+    from opencode.agent.commands import expand, load_commands
+
+    commands = load_commands(engine.config, engine.cwd, engine.root)
+    command = commands.get(name)
+    if command is None:
+        raise CliError(f"--command {name}: no such command (known: {', '.join(sorted(commands))})")
+    text = asyncio.run(expand(command, arguments, cwd=engine.cwd))
+    return text, command.agent or agent, command.model or model
+
+
+async def ask_at_terminal(asked: Any) -> Any:
+    """Answer a permission ask on the terminal: once, always (this session) or reject."""
+    from opencode.permission.service import Answer
+
+    sys.stderr.write(f"\npermission: {asked.permission} {', '.join(asked.patterns)}\n")
+    title = asked.metadata.get("title") if isinstance(asked.metadata, dict) else None
+    if title:
+        sys.stderr.write(f"  {title}\n")
+    while True:
+        sys.stderr.write("allow [o]nce, [a]lways for this session, or [r]eject? ")
+        sys.stderr.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        choice = line.strip().lower()
+        if not line or choice in ("r", "reject", "n", "no"):
+            return Answer("reject")
+        if choice in ("o", "once", "y", "yes"):
+            return Answer("once")
+        if choice in ("a", "always"):
+            return Answer("always")
 
 
 def attachments(paths: list[str]) -> tuple[list[Attachment], list[str]]:
@@ -148,9 +192,22 @@ class Printer:
         self.out, self.err, self.fmt, self.thinking, self.session_id = out, err, fmt, thinking, session_id
         self.at_line_start = True
         self.done_tools: set[str] = set()
+        self.children: set[str] = set()
+        """Subagent sessions started from this one: their tool lines are shown too, indented."""
 
     def handle(self, event: BusEvent) -> None:
-        from opencode.bus import PartUpdated, SessionError, SessionStatus
+        from opencode.bus import PartUpdated, SessionCreated, SessionError, SessionStatus
+
+        if isinstance(event, SessionCreated) and event.info.parentID in (self.session_id, *self.children):
+            self.children.add(event.info.id)
+            return
+        if isinstance(event, PartUpdated) and event.part.sessionID in self.children and self.fmt != "json":
+            part = event.part
+            if part.type == "tool" and part.state.status in ("completed", "error") and part.id not in self.done_tools:
+                self.done_tools.add(part.id)
+                verdict = "ok" if part.state.status == "completed" else "error"
+                self.line(self.err, f"  | {part.tool:<6} {getattr(part.state, 'title', '') or ''}  {verdict}")
+            return
 
         if isinstance(event, SessionStatus) and event.status.type == "retry":
             wait = max(0, round(((event.status.next or 0) - _now_ms()) / 1000))
