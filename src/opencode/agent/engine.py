@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("opencode.agent")
 
 DOOM_LOOP = 3
+READ_ONLY_TOOLS = frozenset({"read", "glob", "grep", "list"})
+"""Tools that never change files: a step that runs only these needs no snapshot."""
 LAST_STEP_NOTE = (
     "You have reached the maximum number of steps for this task. Do not call any more tools: answer now with "
     "what you have done, what is left, and what the user should do next."
@@ -271,26 +273,28 @@ class Engine:
             await self.maybe_compact(session, model, last)
             request = self.build_request(session, model, agent, final_step=final_step)
             message = self.new_assistant_message(session, user, model, agent)
-            start = await self.track()
             processor = StepProcessor(
                 store=self.store,
                 bus=self.bus,
                 message=message,
-                run_tool=functools.partial(self.run_tool, session, message, agent, abort=abort),
+                run_tool=_unset,
                 abort=abort,
-                snapshot=start,
+                take_snapshot=self.track,
+            )
+            processor.run_tool = functools.partial(
+                self.run_tool, session, message, agent, abort=abort, processor=processor
             )
             try:
                 outcome = await processor.process(model.stream(request))
             except asyncio.CancelledError:
                 self.permissions.reject_session(session.id)
-                await asyncio.shield(self.record_patch(processor, start))
+                await asyncio.shield(self.record_patch(processor))
                 self.finish_message(
                     message,
                     error=MessageError(name="MessageAbortedError", data={"message": "aborted by the user"}),
                 )
                 raise
-            end = await self.record_patch(processor, start)
+            end = await self.record_patch(processor)
             processor.finalize(outcome, snapshot=end)
             message.tokens = outcome.tokens
             message.cost = outcome.cost
@@ -324,8 +328,9 @@ class Engine:
             log.warning("snapshot failed, undo will not cover this step: %s", exc)
             return None
 
-    async def record_patch(self, processor: Any, start: str | None) -> str | None:
+    async def record_patch(self, processor: Any) -> str | None:
         """After a step: a patch part listing the files it changed (by any tool, bash included)."""
+        start = await processor.settled_snapshot()
         if self.snapshots is None or start is None:
             return None
         from opencode.session.model import PatchPart
@@ -462,11 +467,20 @@ class Engine:
     # --- tools ----------------------------------------------------------------------------
 
     async def run_tool(
-        self, session: Session, message: AssistantMessage, agent: str, call: Any, *, abort: asyncio.Event
+        self,
+        session: Session,
+        message: AssistantMessage,
+        agent: str,
+        call: Any,
+        *,
+        abort: asyncio.Event,
+        processor: Any = None,
     ) -> Any:
         part = call.part
         state = self.state(session.id)
         await self.check_doom_loop(session, message, agent, state, part)
+        if processor is not None and part.tool not in READ_ONLY_TOOLS:
+            await processor.ensure_snapshot()
         ctx = ToolContext(
             session_id=session.id,
             message_id=message.id,
@@ -671,6 +685,10 @@ class Engine:
         """Let background work (titles) finish, within `timeout` seconds."""
         if self.background:
             await asyncio.wait(list(self.background), timeout=timeout)
+
+
+async def _unset(call: Any) -> Any:
+    raise RuntimeError("the step's tool runner was not set")
 
 
 def _iso_now() -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +78,12 @@ class StepProcessor:
     run_tool: Callable[[ToolCall], Any]
     """Coroutine function: runs one call and returns a ToolResult, raising ToolError / Aborted."""
     abort: asyncio.Event
+    take_snapshot: Callable[[], Coroutine[Any, Any, str | None]] | None = None
+    """Snapshots the work tree; called once, before the first tool of the step that may change files."""
     snapshot: str | None = None
-    """The work tree's snapshot before this step (undo goes back to it)."""
+    """The work tree's snapshot before this step's first change (undo goes back to it)."""
+    snapshot_task: asyncio.Task[str | None] | None = None
+    step_start: StepStartPart | None = None
     text_part: TextPart | None = None
     reasoning_part: ReasoningPart | None = None
     tool_parts: dict[str, ToolPart] = field(default_factory=dict)
@@ -298,6 +302,27 @@ class StepProcessor:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.tasks.clear()
+
+    async def ensure_snapshot(self) -> None:
+        """Snapshot before the first change of this step; concurrent callers share the one snapshot.
+
+        Steps that only read (or only talk) cost no snapshot at all."""
+        if self.take_snapshot is None:
+            return
+        if self.snapshot_task is None:
+            self.snapshot_task = asyncio.create_task(self.take_snapshot())
+        taken = await asyncio.shield(self.snapshot_task)
+        if taken is not None and self.snapshot is None:
+            self.snapshot = taken
+            if self.step_start is not None:
+                self.step_start.snapshot = taken
+                self.save(self.step_start)
+
+    async def settled_snapshot(self) -> str | None:
+        """The step's snapshot once any snapshot in flight has finished (None if none was taken)."""
+        if self.snapshot_task is not None:
+            await self.ensure_snapshot()
+        return self.snapshot
 
     def finalize(self, outcome: StepOutcome, *, snapshot: str | None = None) -> StepFinishPart:
         part = StepFinishPart(
