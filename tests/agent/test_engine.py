@@ -38,7 +38,8 @@ def make_engine(
         options.update(accessKeyId=server.aws_access_key_id, secretAccessKey=server.api_key, region=server.aws_region)
     else:
         options["apiKey"] = server.api_key
-    entry: dict[str, Any] = {"options": options, "models": {"test-model": {"tool_call": True}}}
+    model_entry = {"tool_call": True, "cost": {"input": 3.0, "output": 15.0}}
+    entry: dict[str, Any] = {"options": options, "models": {"test-model": model_entry}}
     if npm:
         entry["npm"] = npm
     config = Config.model_validate({"provider": {provider: entry}, **(extra or {})})

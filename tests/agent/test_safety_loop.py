@@ -148,6 +148,12 @@ async def test_orchestrator_delegates_two_subtasks_to_child_sessions(
     assert all("<task_metadata>session_id: ses_" in o for o in outputs)
     final_request = json.dumps(model_server.requests[-1].json)
     assert "child answer A" in final_request and "child answer B" in final_request
+    # The children's cost counts in the parent's.
+    own = sum(m.info.cost for m in engine.store.list_messages(session.id) if m.info.role == "assistant")
+    children_cost = sum(engine.session_cost(c.id) for c in children)
+    assert children_cost > 0
+    assert engine.session_cost(session.id) == pytest.approx(own + children_cost)
+    assert sorted(p.state.metadata["cost"] for p in parts) == sorted(engine.session_cost(c.id) for c in children)  # type: ignore[union-attr]
 
 
 def _git(project: Path, *args: str) -> str:

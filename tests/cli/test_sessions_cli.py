@@ -268,3 +268,30 @@ def test_run_command_expands_its_template(
     assert "Say hello to Ada" in sent and "shell-ran" in sent
     assert main(["run", "-m", "mine/my-model", "--command", "nope"]) == 1
     assert "--command nope: no such command" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("answer", "status"), [("o\n", "completed"), ("r\n", "error"), ("", "error")])
+def test_run_asks_at_the_terminal(
+    answer: str,
+    status: str,
+    project: Path,
+    model_server: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = custom_provider(model_server)
+    config["permission"] = {"bash": "ask"}
+    use_config(monkeypatch, config)
+    monkeypatch.setattr("sys.stdin", _Tty(answer))
+    model_server.push(
+        Reply([ToolCall("bash", {"command": "echo asked-and-ran", "description": "x"})]), Reply([Text("ok")])
+    )
+    assert main(["run", "-m", "mine/my-model", "go"]) == 0
+    err = capsys.readouterr().err
+    assert "permission: bash echo asked-and-ran" in err
+    assert "allow [o]nce, [a]lways for this session, or [r]eject?" in err
+    document = export(capsys)
+    tool = next(p for m in document["messages"] for p in m["parts"] if p["type"] == "tool")
+    assert tool["state"]["status"] == status
+    if status == "completed":
+        assert "asked-and-ran" in tool["state"]["output"]

@@ -30,7 +30,7 @@ async def test_returns_the_final_text_with_the_child_session(ctx: ToolContext) -
     ]
     assert result.output == "It is in config/load.py.\n\n<task_metadata>session_id: ses_child</task_metadata>"
     assert result.title == "Find the config loader"
-    assert result.metadata == {"sessionId": "ses_child", "agent": "explore"}
+    assert result.metadata == {"sessionId": "ses_child", "agent": "explore", "cost": 0.0}
 
 
 async def test_an_empty_answer_is_said_so(ctx: ToolContext) -> None:

@@ -563,7 +563,14 @@ class Engine:
             child.id, call.prompt, model=agent.model or parent_model, agent=agent.name, abort=abort
         )
         error = result.message.error.message if result.message.error is not None else None
-        return SubagentResult(child.id, result.text, error=error)
+        return SubagentResult(child.id, result.text, error=error, cost=self.session_cost(child.id))
+
+    def session_cost(self, session_id: str) -> float:
+        """Dollars spent in a session, its subagents' child sessions included."""
+        total = sum(m.info.cost for m in self.store.list_messages(session_id) if isinstance(m.info, AssistantMessage))
+        for child in self.store.list_sessions(parent_id=session_id):
+            total += self.session_cost(child.id)
+        return total
 
     def last_model(self, session: Session) -> str | None:
         for item in reversed(self.store.list_messages(session.id)):

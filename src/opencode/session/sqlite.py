@@ -48,6 +48,8 @@ from opencode.session.store import NotFound, StoreError
 
 _MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 _PART: TypeAdapter[Part] = TypeAdapter(Part)
+PARSE_CACHE_ROWS = 50_000
+"""Rows whose parsed value is kept for the next read (a bound on memory, far above a long session)."""
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _USAGE_BATCH = 500
 INTERRUPTED = "interrupted: the process stopped before this message finished"
@@ -117,6 +119,7 @@ class SQLiteStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else default_path()
         self._lock = threading.Lock()
+        self._parse_cache: dict[str, Any] = {}
         self._conn: sqlite3.Connection | None = _connect(self.path)
         try:
             self.backup = migrations.migrate(self._conn, self.path)
@@ -272,11 +275,26 @@ class SQLiteStore:
             ).fetchall()
         by_message: dict[str, list[Part]] = {}
         for message_id, data in parts:
-            by_message.setdefault(message_id, []).append(_PART.validate_json(data))
+            by_message.setdefault(message_id, []).append(self._parsed(data, _PART))
         return [
-            MessageWithParts(info=_MESSAGE.validate_json(data), parts=by_message.get(message_id, []))
+            MessageWithParts(info=self._parsed(data, _MESSAGE), parts=by_message.get(message_id, []))
             for message_id, data in messages
         ]
+
+    def _parsed(self, data: str, adapter: Any) -> Any:
+        """Parse a row's JSON, reusing the value parsed last time when the row has not changed.
+
+        The engine reads the whole conversation back at every step; without this, a long session
+        re-validates every part each step (time and allocator churn grow with the history). Keyed
+        by the JSON text itself, so a changed row is always parsed afresh. Callers treat the values
+        as read-only or store what they change."""
+        cached = self._parse_cache.get(data)
+        if cached is None:
+            cached = adapter.validate_json(data)
+            if len(self._parse_cache) >= PARSE_CACHE_ROWS:
+                self._parse_cache.clear()
+            self._parse_cache[data] = cached
+        return cached
 
     def delete_message(self, session_id: str, message_id: str) -> None:
         self._execute("DELETE FROM message WHERE id = ? AND session_id = ?", (message_id, session_id))

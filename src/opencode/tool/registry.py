@@ -47,6 +47,7 @@ _EXPECTED = {
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
         self._tools: dict[str, Tool[Any]] = {}
+        self._specs: dict[str, tuple[str, dict[str, Any]]] = {}
         for tool in tools:
             self.add(tool)
 
@@ -67,6 +68,7 @@ class ToolRegistry:
     def add(self, tool: Tool[Any]) -> None:
         """Register `tool`, replacing any tool of the same name (a plugin may override a built-in)."""
         self._tools[tool.name] = tool
+        self._specs.pop(tool.name, None)
 
     def get(self, name: str) -> Tool[Any] | None:
         return self._tools.get(name)
@@ -75,12 +77,20 @@ class ToolRegistry:
         return list(self._tools)
 
     def specs(self, allowed: Callable[[str], bool] | None = None) -> list[ToolSpec]:
-        """What the model is told about each tool (those `allowed` accepts, or all)."""
-        return [
-            ToolSpec(name=tool.name, description=tool.description, parameters=tool.schema())
-            for tool in self._tools.values()
-            if allowed is None or allowed(tool.name)
-        ]
+        """What the model is told about each tool (those `allowed` accepts, or all).
+
+        Descriptions and schemas are built once per tool (they are asked for at every step);
+        each call returns new ToolSpec values, so a caller may change a description freely.
+        The schema dicts are shared: treat them as read-only."""
+        specs = []
+        for tool in self._tools.values():
+            if allowed is not None and not allowed(tool.name):
+                continue
+            cached = self._specs.get(tool.name)
+            if cached is None:
+                cached = self._specs[tool.name] = (tool.description, tool.schema())
+            specs.append(ToolSpec(name=tool.name, description=cached[0], parameters=cached[1]))
+        return specs
 
     async def execute(
         self, name: str, arguments: dict[str, Any] | None, ctx: ToolContext, *, parse_error: str | None = None

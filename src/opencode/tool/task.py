@@ -58,5 +58,5 @@ class TaskTool(Tool[TaskParams]):
         return ToolResult(
             output=f"{text}\n\n<task_metadata>session_id: {result.session_id}</task_metadata>",
             title=params.description,
-            metadata={"sessionId": result.session_id, "agent": agent},
+            metadata={"sessionId": result.session_id, "agent": agent, "cost": result.cost},
         )

@@ -77,6 +77,8 @@ class SubagentResult:
     session_id: str
     text: str
     error: str | None = None
+    cost: float = 0.0
+    """Dollars the child session spent (its own subagents included)."""
 
 
 Ask = Callable[[PermissionRequest], Awaitable[None]]
