@@ -21,7 +21,6 @@ too, to tell where the overhead goes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import logging
 import os
@@ -265,7 +264,9 @@ def main() -> int:
     if args.steps < 2 or args.warmup < 1:
         parser.error("--steps must be >= 2 and --warmup >= 1")
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
-        return asyncio.run(bench(args.steps, args.warmup, Path(tmp)))
+        from opencode import aio
+
+        return aio.run(bench(args.steps, args.warmup, Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -143,6 +143,44 @@ class PermissionReplied(BusEvent):
     reply: Literal["once", "always", "reject"]
 
 
+class QuestionOption(BaseModel):
+    label: str
+    description: str = ""
+
+
+class QuestionInfo(BaseModel):
+    """One question put to the user (opencode's `QuestionInfo`)."""
+
+    question: str
+    header: str = ""
+    options: list[QuestionOption] = []
+    multiple: bool | None = None
+    custom: bool | None = None
+    """Whether a typed answer is allowed besides the options (None: yes)."""
+
+
+@event("question.asked")
+class QuestionAsked(BusEvent):
+    id: str
+    sessionID: str
+    questions: list[QuestionInfo]
+    tool: ToolRef | None = None
+
+
+@event("question.replied")
+class QuestionReplied(BusEvent):
+    sessionID: str
+    requestID: str
+    answers: list[list[str]]
+    """One list of chosen labels (or typed text) per question, in order."""
+
+
+@event("question.rejected")
+class QuestionRejected(BusEvent):
+    sessionID: str
+    requestID: str
+
+
 @event("file.edited")
 class FileEdited(BusEvent):
     file: str

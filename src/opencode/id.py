@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Literal
 
-Prefix = Literal["ses", "msg", "prt", "per", "usr", "tool"]
+Prefix = Literal["ses", "msg", "prt", "per", "que", "usr", "tool"]
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _lock = threading.Lock()
 _last = 0

@@ -68,7 +68,7 @@ def test_builtins_have_their_modes() -> None:
 def test_build_uses_the_family_prompt_and_every_other_builtin_has_its_own() -> None:
     agents = builtin_agents()
     assert agents["build"].prompt is None
-    assert agents["build"].tools == {} and agents["build"].permission == {}
+    assert agents["build"].tools == {"plan_exit": False} and agents["build"].permission == {}
     for name in ("plan", "general", "explore", "architect", "ask", "code", "debug", "orchestrator", "review"):
         prompt = agents[name].prompt
         assert prompt is not None and len(prompt) > 500, name

@@ -113,7 +113,7 @@ def test_schema_knows_every_key_of_opencodes_config() -> None:
         """$schema agent attachment autoshare autoupdate command compaction default_agent disabled_providers
         enabled_providers enterprise experimental formatter instructions layout logLevel lsp mcp mode model
         permission plugin provider reference references server share shell skills small_model snapshot
-        subagent_depth tool_output tools username watcher theme keybinds tui""".split()  # noqa: SIM905
+        subagent_depth tool_output tools username watcher theme keybinds tui websearch_backend""".split()  # noqa: SIM905
     )
     assert keys == expected
 

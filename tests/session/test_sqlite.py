@@ -638,5 +638,5 @@ def test_sqlite_store_is_a_store(store: SQLiteStore) -> None:
 
 
 def test_user_version_matches_migrations() -> None:
-    assert migrations.LATEST == len(migrations.MIGRATIONS) == 2
+    assert migrations.LATEST == len(migrations.MIGRATIONS) == 3
     assert os.path.basename(sqlite_store.default_path()) == "opencode.db"

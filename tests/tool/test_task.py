@@ -1,4 +1,4 @@
-"""The `task` tool with a fake subagent runner: output, metadata, errors and the permission ask."""
+"""The `task` tool with fake engine hooks: output, metadata, errors, the permission ask and background actions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import pytest
 
 from opencode.tool.registry import ToolRegistry
 from opencode.tool.task import TaskParams, TaskTool
-from opencode.tool.tool import PermissionRequest, SubagentCall, SubagentResult, ToolContext, ToolError
+from opencode.tool.tool import (
+    PermissionRequest,
+    SubagentCall,
+    SubagentResult,
+    SubagentStatus,
+    ToolContext,
+    ToolError,
+)
 
 PARAMS = TaskParams(description="Find the config loader", prompt="Where is config loaded?", subagent_type="explore")
 
@@ -71,10 +78,84 @@ async def test_registered_and_validated_through_the_registry(ctx: ToolContext) -
     registry = ToolRegistry.builtin()
     assert "task" in registry.names()
     spec = next(s for s in registry.specs() if s.name == "task")
-    assert set(spec.parameters["required"]) == {"description", "prompt", "subagent_type"}
-    assert "subagent" in spec.description
+    # Only a start needs description, prompt and subagent_type, so the schema requires none of them.
+    assert {"description", "prompt", "subagent_type", "background", "action", "task_id"} == set(
+        spec.parameters["properties"]
+    )
+    assert spec.parameters["properties"]["action"]["enum"] == ["start", "status", "wait", "cancel"]
+    assert "subagent" in spec.description and "background" in spec.description
     ctx.run_subagent = runner(SubagentResult(session_id="ses_1", text="ok"), [])
     result = await registry.execute("task", {"description": "d", "prompt": "p", "subagent_type": "general"}, ctx)
     assert result.metadata["sessionId"] == "ses_1"
-    with pytest.raises(ToolError, match="subagent_type: required"):
+    with pytest.raises(ToolError, match="subagent_type is required to start a task"):
         await registry.execute("task", {"description": "d", "prompt": "p"}, ctx)
+    with pytest.raises(ToolError, match="action: input should be 'start', 'status', 'wait' or 'cancel'"):
+        await registry.execute("task", {"action": "poll", "task_id": "ses_1"}, ctx)
+    with pytest.raises(ToolError, match="background: expected a boolean"):
+        await registry.execute("task", {"prompt": "p", "subagent_type": "general", "background": "soon"}, ctx)
+
+
+# --- background runs, with fake hooks -------------------------------------------------------------
+
+
+def status(state: str, **extra: object) -> SubagentStatus:
+    return SubagentStatus(session_id="ses_bg", agent="explore", description="Scan", status=state, **extra)  # type: ignore[arg-type]
+
+
+async def test_background_start_returns_the_task_id_at_once(ctx: ToolContext) -> None:
+    started: list[SubagentCall] = []
+
+    async def start(call: SubagentCall) -> str:
+        started.append(call)
+        return "ses_bg"
+
+    ctx.start_subagent = start
+    params = TaskParams(description="Scan", prompt="Find TODOs", subagent_type="explore", background=True)
+    result = await TaskTool().run(params, ctx)
+    assert started == [SubagentCall(agent="explore", prompt="Find TODOs", description="Scan")]
+    assert "task_id: ses_bg" in result.output and '"wait"' in result.output
+    assert result.metadata == {"sessionId": "ses_bg", "agent": "explore", "background": True, "status": "running"}
+
+
+async def test_status_wait_and_cancel_report_each_state(ctx: ToolContext) -> None:
+    asked: list[tuple[str, bool]] = []
+    answers = [
+        status("running", elapsed=12.4),
+        status("completed", text="3 TODOs found"),
+        status("error", error="boom"),
+    ]
+
+    async def lookup(task_id: str, wait: bool) -> SubagentStatus:
+        asked.append((task_id, wait))
+        return answers.pop(0)
+
+    async def cancel(task_id: str) -> SubagentStatus:
+        asked.append((task_id, False))
+        return status("cancelled", error="cancelled by the model")
+
+    ctx.subagent_status, ctx.cancel_subagent = lookup, cancel
+    tool = TaskTool()
+    running = await tool.run(TaskParams(action="status", task_id="ses_bg"), ctx)
+    assert "still running (12 s so far)" in running.output and running.metadata["status"] == "running"
+    done = await tool.run(TaskParams(action="wait", task_id=" ses_bg "), ctx)
+    assert done.output == "3 TODOs found\n\n<task_metadata>session_id: ses_bg</task_metadata>"
+    with pytest.raises(ToolError, match=r"subagent explore failed \(session ses_bg\): boom"):
+        await tool.run(TaskParams(action="status", task_id="ses_bg"), ctx)
+    cancelled = await tool.run(TaskParams(action="cancel", task_id="ses_bg"), ctx)
+    assert cancelled.output.startswith("Cancelled task ses_bg") and cancelled.metadata["status"] == "cancelled"
+    assert asked == [("ses_bg", False), ("ses_bg", True), ("ses_bg", False), ("ses_bg", False)]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (TaskParams(action="status"), 'action "status" needs task_id'),
+        (TaskParams(action="cancel", task_id="ses_x"), "background subagents are not available here"),
+        (TaskParams(prompt="p", subagent_type="explore", task_id="ses_x"), "task_id is only for action"),
+        (TaskParams(prompt="p", subagent_type="explore", background=True), "background subagents are not available"),
+    ],
+    ids=["no-task-id", "no-hook", "task-id-on-start", "background-without-hook"],
+)
+async def test_bad_background_calls_are_explained(params: TaskParams, expected: str, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match=expected):
+        await TaskTool().run(params, ctx)

@@ -131,7 +131,11 @@ def _tool_rule(rules: Mapping[str, bool], name: str) -> bool | None:
 
 # --- built-ins -----------------------------------------------------------------------------
 
-READ_ONLY_TOOLS = {"write": False, "edit": False}
+READ_ONLY_TOOLS = {"write": False, "edit": False, "multiedit": False, "apply_patch": False, "rm": False}
+NO_PLAN_EXIT = {"plan_exit": False}
+"""plan_exit leaves plan mode, so only the plan agent has it (plan has no plan_enter instead)."""
+UNATTENDED = {"question": False, "plan_enter": False, "plan_exit": False}
+"""Subagents run without a user to ask and keep the agent they were started as."""
 # Read-only git commands a reviewer may run without asking; "*" first so opencode's "later rule
 # wins" reading and a "more specific pattern wins" reading give the same answers.
 GIT_READ_ONLY = {"*": "ask", "git diff*": "allow", "git log*": "allow", "git show*": "allow", "git status*": "allow"}
@@ -149,13 +153,14 @@ def builtin_agents() -> dict[str, Agent]:
             "name": "build",
             "mode": "primary",
             "description": "The default agent: plans, edits and runs commands within the configured permissions.",
+            "tools": dict(NO_PLAN_EXIT),
         },
         {
             "name": "plan",
             "mode": "primary",
             "description": "Plans without changing anything: file edits are denied and every shell command is asked.",
             "prompt": _prompt("plan"),
-            "tools": dict(READ_ONLY_TOOLS),
+            "tools": {**READ_ONLY_TOOLS, "plan_enter": False},
             "permission": {"edit": "deny", "bash": "ask"},
         },
         {
@@ -164,7 +169,7 @@ def builtin_agents() -> dict[str, Agent]:
             "description": "General-purpose agent for research and multi-step tasks, including edits; give it one "
             "self-contained task. Start several at once for independent pieces of work.",
             "prompt": _prompt("general"),
-            "tools": {"todowrite": False, "todoread": False},
+            "tools": {"todowrite": False, "todoread": False, **UNATTENDED},
         },
         {
             "name": "explore",
@@ -172,7 +177,7 @@ def builtin_agents() -> dict[str, Agent]:
             "description": "Fast read-only agent for finding things in the codebase: files by pattern, code by "
             'keyword, or how something works. Say how thorough to be: "quick", "medium" or "very thorough".',
             "prompt": _prompt("explore"),
-            "tools": {"*": False, "read": True, "glob": True, "grep": True, "list": True, "bash": True},
+            "tools": {"*": False, "read": True, "glob": True, "grep": True, "list": True, "bash": True, "batch": True},
             "permission": {"edit": "deny", "bash": "ask"},
         },
         {
@@ -180,6 +185,7 @@ def builtin_agents() -> dict[str, Agent]:
             "mode": "primary",
             "description": "Designs solutions and writes plans as markdown documents; makes no code changes.",
             "prompt": _prompt("architect"),
+            "tools": dict(NO_PLAN_EXIT),
             # A deny would win over the *.md allow (denies always win), so other files are asked about:
             # the user decides, and a run without a terminal refuses them.
             "permission": {"edit": {"*": "ask", "*.md": "allow"}, "bash": "ask"},
@@ -189,7 +195,7 @@ def builtin_agents() -> dict[str, Agent]:
             "mode": "primary",
             "description": "Answers questions about the code without changing anything.",
             "prompt": _prompt("ask"),
-            "tools": dict(READ_ONLY_TOOLS),
+            "tools": {**READ_ONLY_TOOLS, **NO_PLAN_EXIT},
             "permission": {"edit": "deny", "bash": "ask"},
         },
         {
@@ -197,19 +203,31 @@ def builtin_agents() -> dict[str, Agent]:
             "mode": "primary",
             "description": "Implements changes: writes the code and its tests, then runs them.",
             "prompt": _prompt("code"),
+            "tools": dict(NO_PLAN_EXIT),
         },
         {
             "name": "debug",
             "mode": "primary",
             "description": "Finds and fixes bugs: reproduce, isolate, fix, verify.",
             "prompt": _prompt("debug"),
+            "tools": dict(NO_PLAN_EXIT),
         },
         {
             "name": "orchestrator",
             "mode": "primary",
             "description": "Breaks a large task into subtasks, delegates them to subagents and combines the results.",
             "prompt": _prompt("orchestrator"),
-            "tools": {"*": False, "task": True, "read": True, "glob": True, "grep": True, "list": True},
+            "tools": {
+                "*": False,
+                "task": True,
+                "read": True,
+                "glob": True,
+                "grep": True,
+                "list": True,
+                "todowrite": True,
+                "todoread": True,
+                "question": True,
+            },
             "permission": {"edit": "deny"},
         },
         {
@@ -218,7 +236,7 @@ def builtin_agents() -> dict[str, Agent]:
             "description": "Reviews the working tree's changes or a commit range and reports findings by severity; "
             "changes nothing.",
             "prompt": _prompt("review"),
-            "tools": dict(READ_ONLY_TOOLS),
+            "tools": {**READ_ONLY_TOOLS, **NO_PLAN_EXIT},
             "permission": {"edit": "deny", "bash": dict(GIT_READ_ONLY)},
         },
     ]

@@ -14,6 +14,7 @@ an error that retries could not fix (recorded on the message). Faces watch `engi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -52,17 +53,21 @@ from opencode.tool.tool import (
     PermissionRequest,
     SubagentCall,
     SubagentResult,
+    SubagentStatus,
     ToolContext,
     ToolError,
 )
 
 if TYPE_CHECKING:
     from opencode.agent.agents import Agent
+    from opencode.agent.questions import QuestionPrompt
+    from opencode.bus import QuestionInfo
     from opencode.config.schema import Config
     from opencode.permission.rules import Ruleset
     from opencode.permission.service import Prompt
     from opencode.provider.registry import Registry, ResolvedModel
     from opencode.provider.types import ModelRequest
+    from opencode.session.model import Todo
     from opencode.session.store import Store
     from opencode.snapshot import Snapshots
     from opencode.tool.registry import ToolRegistry
@@ -70,7 +75,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("opencode.agent")
 
 DOOM_LOOP = 3
-READ_ONLY_TOOLS = frozenset({"read", "glob", "grep", "list"})
+READ_ONLY_TOOLS = frozenset(
+    {
+        *("read", "glob", "grep", "list", "webfetch", "websearch", "youtube"),
+        *("todoread", "todowrite", "question", "plan_enter", "plan_exit"),
+        *("explore", "skill"),
+    }
+)
 """Tools that never change files: a step that runs only these needs no snapshot."""
 LAST_STEP_NOTE = (
     "You have reached the maximum number of steps for this task. Do not call any more tools: answer now with "
@@ -93,6 +104,8 @@ class SessionState:
     file_times: FileTimes = field(default_factory=FileTimes)
     recent_calls: list[str] = field(default_factory=list)
     nested: Any = None
+    agent_switched: bool = False
+    """A tool (plan_enter, plan_exit) switched the agent: the next step reads the new one back."""
 
 
 def project_root(cwd: Path) -> Path:
@@ -113,9 +126,12 @@ class Engine:
         bus: Bus | None = None,
         tools: ToolRegistry | None = None,
         prompt_permission: Prompt | None = None,
+        prompt_question: QuestionPrompt | None = None,
         interactive: bool = False,
     ) -> None:
         from opencode.agent.agents import load_agents
+        from opencode.agent.background import BackgroundRuns
+        from opencode.agent.questions import QuestionService
         from opencode.permission.service import PermissionService
         from opencode.tool.registry import ToolRegistry
         from opencode.tool.truncate import default_save_dir
@@ -140,6 +156,9 @@ class Engine:
             interactive=interactive,
             safe_dirs=[default_save_dir()],
         )
+        self.questions = QuestionService(self.bus, prompt=prompt_question, interactive=interactive)
+        """Questions for the user (`question`, `plan_exit`); faces answer with `reply_question`."""
+        self.background_runs = BackgroundRuns(self.store, self.session_cost)
         self.snapshots: Snapshots | None = None
         if config.snapshot is not False:
             from opencode.snapshot import Snapshots
@@ -185,15 +204,19 @@ class Engine:
         *,
         files: list[Attachment] | None = None,
         model: str | None = None,
-        agent: str = "build",
+        agent: str | None = None,
         abort: asyncio.Event | None = None,
     ) -> PromptResult:
+        """One turn. `agent` None: the agent the session runs as now (`current_agent`), else the default one.
+
+        Background subagents started during the turn and still running when it ends are cancelled."""
         from opencode.session.revert import cleanup_revert
 
         session = self.store.get_session(session_id)
         if session.revert is not None:
             # A new message after an undo makes the undone messages permanent history no more.
             session = cleanup_revert(self.store, session.id)
+        agent = agent or self.current_agent(session.id) or self.default_agent()
         abort = abort or asyncio.Event()
         resolved = self.resolve_model(model, agent)
         user = self.add_user_message(session, text, files or [], resolved, agent)
@@ -204,6 +227,7 @@ class Engine:
         try:
             return await self.loop(session, user, resolved, agent, abort)
         finally:
+            await self.background_runs.end_turn(session.id)
             self.touch(session)
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
             self.bus.publish(SessionIdle(sessionID=session.id))
@@ -263,12 +287,19 @@ class Engine:
     ) -> PromptResult:
         from opencode.agent.step import StepProcessor
 
+        state = self.state(session.id)
+        state.agent_switched = False
         max_steps = self.step_limit(agent)
         step = 0
         last: AssistantMessage | None = None
         text = ""
         while True:
             step += 1
+            if state.agent_switched:
+                # plan_enter / plan_exit ran in the last step: from this one on the session runs as the new agent.
+                state.agent_switched = False
+                agent = self.current_agent(session.id) or agent
+                max_steps = self.step_limit(agent)
             final_step = max_steps is not None and step >= max_steps
             await self.maybe_compact(session, model, last)
             request = self.build_request(session, model, agent, final_step=final_step)
@@ -441,16 +472,37 @@ class Engine:
         """The tools this agent may use; `task` lists the subagents its `task` permission allows."""
         from opencode.agent.agents import describe_subagents, subagents
 
-        defaults = dict(self.config.tools or {})
-        if session.parentID:
-            defaults.setdefault("task", False)  # subagents do not start subagents of their own
-        specs = self.tools.specs(lambda name: agent.tool_enabled(name, defaults))
+        specs = self.tools.specs(lambda name: self.tool_enabled(session, agent, name))
         ruleset = self.ruleset(agent.name)
         allowed = [a for a in subagents(self.agents) if ruleset.evaluate("task", a.name).action != "deny"]
+        skills: str | None = ""
         for spec in specs:
             if spec.name == "task":
                 spec.description = f"{spec.description}\n\n{describe_subagents(allowed)}"
-        return [s for s in specs if s.name != "task" or allowed]
+            elif spec.name == "skill":
+                skills = self.skill_description(spec.description, ruleset)
+                spec.description = skills or spec.description
+        return [s for s in specs if (s.name != "task" or allowed) and (s.name != "skill" or skills)]
+
+    def tool_enabled(self, session: Session, agent: Agent, name: str) -> bool:
+        """Config `tools` and the agent's `tools` (names or globs); subagents get no task, question or plan tools."""
+        defaults = dict(self.config.tools or {})
+        if session.parentID:
+            # Subagents start no subagents of their own, run unattended, and stay the agent they were started as.
+            for unattended in ("task", "question", "plan_enter", "plan_exit"):
+                defaults.setdefault(unattended, False)
+        return agent.tool_enabled(name, defaults)
+
+    def skill_description(self, description: str, ruleset: Ruleset) -> str | None:
+        """The `skill` tool's description with the skills the agent's `skill` permission allows; None if none."""
+        from opencode.tool.skill import SkillTool
+
+        tool = self.tools.get("skill")
+        if not isinstance(tool, SkillTool):
+            return description  # a plugin's own skill tool describes itself
+        catalog = tool.catalog(self.cwd, self.root, self.config.skills)
+        skills = catalog.available(lambda name: ruleset.evaluate("skill", name).action != "deny")
+        return tool.describe(skills) if skills else None
 
     def instruction_files(self, session_id: str | None = None) -> list[str]:
         """Every instruction file the model has been given, one line each (for a `/context` view)."""
@@ -477,10 +529,45 @@ class Engine:
         processor: Any = None,
     ) -> Any:
         part = call.part
+        if self.tools.get(part.tool) is not None and not self.tool_enabled(session, self.agent(agent), part.tool):
+            raise ToolError(
+                f"tool '{part.tool}' is disabled for the {agent} agent (config `tools` or the agent's tool set); "
+                "use the tools you were given"
+            )
+        return await self.call_tool(
+            session,
+            message,
+            agent,
+            part,
+            call.arguments,
+            abort=abort,
+            processor=processor,
+            parse_error=call.parse_error,
+            progress=lambda title, meta: self.tool_progress(part, title, meta),
+        )
+
+    async def call_tool(
+        self,
+        session: Session,
+        message: AssistantMessage,
+        agent: str,
+        part: Any,
+        arguments: dict[str, Any] | None,
+        *,
+        abort: asyncio.Event,
+        processor: Any = None,
+        parse_error: str | None = None,
+        progress: Any = None,
+        in_batch: bool = False,
+    ) -> Any:
+        """One tool call: the doom-loop check, the snapshot, the context with the engine's hooks, then the tool.
+
+        `part` names the tool and the call: the step's tool part, or a stand-in for one call of a `batch`."""
         state = self.state(session.id)
         await self.check_doom_loop(session, message, agent, state, part)
-        if processor is not None and part.tool not in READ_ONLY_TOOLS:
-            await processor.ensure_snapshot()
+        if processor is not None and part.tool not in READ_ONLY_TOOLS and part.tool != "batch":
+            await processor.ensure_snapshot()  # a batch snapshots before the first of its calls that may change files
+        child = session.parentID is not None
         ctx = ToolContext(
             session_id=session.id,
             message_id=message.id,
@@ -493,17 +580,40 @@ class Engine:
             ask=self.permissions.asker(
                 self.ruleset(agent), session_id=session.id, message_id=message.id, call_id=part.callID
             ),
-            on_metadata=lambda title, meta: self.tool_progress(part, title, meta),
+            on_metadata=progress,
             run_subagent=functools.partial(self.run_subagent, session, abort=abort),
+            start_subagent=None if child else functools.partial(self.start_subagent, session),
+            subagent_status=functools.partial(self.subagent_status, session, abort=abort),
+            cancel_subagent=functools.partial(self.cancel_subagent, session),
+            read_todos=functools.partial(self.todos, session.id),
+            write_todos=functools.partial(self.set_todos, session.id),
+            # Subagents run unattended: they decide for themselves instead of asking.
+            ask_question=None
+            if child or not self.questions.answerable
+            else functools.partial(self.ask_question, session.id, message.id, part.callID, abort),
+            switch_agent=None if child else functools.partial(self.switch_agent, session.id),
+            previous_agent=functools.partial(self.previous_agent, session.id),
+            run_tool=None
+            if in_batch
+            else functools.partial(
+                self.run_batch_call, session, message, agent, part, abort=abort, processor=processor
+            ),
         )
-        result = await self.tools.execute(part.tool, call.arguments, ctx, parse_error=call.parse_error)
-        if part.tool in ("write", "edit") and call.arguments and call.arguments.get("filePath"):
+        result = await self.tools.execute(part.tool, arguments, ctx, parse_error=parse_error)
+        from opencode.tool.formatter import FORMATTED_TOOLS
+
+        if part.tool in FORMATTED_TOOLS and self.config.formatter is not False:
+            from opencode.tool.formatter import apply_formatters
+
+            # The project's formatter (ruff, prettier, config `formatter`...) on the changed files.
+            await apply_formatters(result, self.root, self.config.formatter, state.file_times)
+        if part.tool in ("write", "edit") and arguments and arguments.get("filePath"):
             from opencode.bus import FileEdited
 
-            self.bus.publish(FileEdited(file=str(ctx.resolve(str(call.arguments["filePath"])))))
-        if part.tool == "read" and state.nested is not None and call.arguments:
+            self.bus.publish(FileEdited(file=str(ctx.resolve(str(arguments["filePath"])))))
+        if part.tool == "read" and state.nested is not None and arguments:
             # A subfolder's AGENTS.md reaches the model the first time it reads a file below it.
-            extra = state.nested.for_file(ctx.resolve(str(call.arguments.get("filePath", ""))))
+            extra = state.nested.for_file(ctx.resolve(str(arguments.get("filePath", ""))))
             for found in extra:
                 result.output += (
                     f"\n\n<system-reminder>Instructions from: {found.path}\n{found.content}</system-reminder>"
@@ -586,6 +696,195 @@ class Engine:
                 part.state.title = title
             part.state.metadata = {**(part.state.metadata or {}), **meta}
             self.bus.publish(PartUpdated(part=part))
+
+    # --- the session tools: batch, questions, agent switches, todos, background subagents ------
+
+    async def run_batch_call(
+        self,
+        session: Session,
+        message: AssistantMessage,
+        agent: str,
+        batch_part: Any,
+        index: int,
+        name: str,
+        arguments: dict[str, Any],
+        *,
+        abort: asyncio.Event,
+        processor: Any = None,
+    ) -> Any:
+        """One call of a `batch`: only a tool this agent is offered, then the same path as a call of its own."""
+        from opencode.session.model import ToolPart, ToolStateRunning
+
+        if name == "batch":
+            raise ToolError("batch cannot run inside batch; list the calls in one batch")
+        offered = [spec.name for spec in self.tool_specs(session, self.agent(agent))]
+        if name not in offered:
+            if self.tools.get(name) is None:
+                raise ToolError(f"unknown tool '{name}'; available: {', '.join(n for n in offered if n != 'batch')}")
+            raise ToolError(f"tool '{name}' is not available to the {agent} agent")
+        stand_in = ToolPart(
+            id=batch_part.id,
+            sessionID=session.id,
+            messageID=message.id,
+            callID=batch_part.callID,
+            tool=name,
+            state=ToolStateRunning(input=arguments),
+        )
+
+        def progress(title: str | None, meta: dict[str, Any]) -> None:
+            # The batch's part shows each call's progress under metadata.calls["<index>"].
+            calls = dict((getattr(batch_part.state, "metadata", None) or {}).get("calls") or {})
+            entry = {**calls.get(str(index), {}), "tool": name, **meta}
+            if title:
+                entry["title"] = title
+            calls[str(index)] = entry
+            self.tool_progress(batch_part, None, {"calls": calls})
+
+        return await self.call_tool(
+            session,
+            message,
+            agent,
+            stand_in,
+            arguments,
+            abort=abort,
+            processor=processor,
+            progress=progress,
+            in_batch=True,
+        )
+
+    async def ask_question(
+        self, session_id: str, message_id: str, call_id: str, abort: asyncio.Event, questions: list[QuestionInfo]
+    ) -> list[list[str]]:
+        """The `question` hook: ask through the face; an abort withdraws the question (`question.rejected`)."""
+        from opencode.agent.questions import Dismissed, NoAnswer
+        from opencode.bus import ToolRef
+        from opencode.tool.question import NO_FACE
+        from opencode.tool.tool import Aborted
+
+        asking = asyncio.ensure_future(
+            self.questions.ask(session_id, questions, tool=ToolRef(messageID=message_id, callID=call_id))
+        )
+        aborted = asyncio.ensure_future(abort.wait())
+        try:
+            await asyncio.wait({asking, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            aborted.cancel()
+            if not asking.done():
+                asking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asking
+        if asking.cancelled():
+            raise Aborted("aborted while waiting for the user's answer")
+        try:
+            return asking.result()
+        except NoAnswer:
+            raise ToolError(NO_FACE) from None
+        except Dismissed:
+            raise ToolError(
+                "The user dismissed the question without answering. Do not ask the same again: go on with what "
+                "you know, or stop and say what you need from them."
+            ) from None
+
+    def reply_question(self, request_id: str, answers: list[list[str]]) -> bool:
+        """A face's answers to a pending question (one list of labels or typed text per question)."""
+        return self.questions.reply(request_id, answers)
+
+    def reject_question(self, request_id: str) -> bool:
+        """The user dismissed a pending question."""
+        return self.questions.reject(request_id)
+
+    async def switch_agent(self, session_id: str, name: str) -> None:
+        """The plan tools' hook: from the next step the session runs as `name` (a primary agent).
+
+        The tool records the switch in its result's metadata, which `current_agent` reads back."""
+        target = self.agents.get(name)
+        if target is None or not target.primary:
+            raise ToolError(f"cannot switch to {name!r}: it is not a primary agent of this project")
+        self.state(session_id).agent_switched = True
+
+    def agent_history(self, session_id: str) -> list[str]:
+        """The primary agents the session ran as, newest first: user messages' agents and the plan tools' switches."""
+        from opencode.session.model import ToolPart, ToolStateCompleted
+        from opencode.session.revert import visible_messages
+        from opencode.tool.plan import SWITCH_KEY
+
+        names: list[str] = []
+
+        def add(name: object) -> None:
+            agent = self.agents.get(name) if isinstance(name, str) else None
+            if agent is not None and agent.primary:
+                names.append(agent.name)
+
+        for item in reversed(visible_messages(self.store, self.store.get_session(session_id))):
+            if isinstance(item.info, AssistantMessage):
+                for part in reversed(item.parts):
+                    if isinstance(part, ToolPart) and isinstance(part.state, ToolStateCompleted):
+                        add(part.state.metadata.get(SWITCH_KEY))
+                if not item.info.summary:
+                    add(item.info.agent)
+            else:
+                add(item.info.agent)
+        return names
+
+    def current_agent(self, session_id: str) -> str | None:
+        """The agent the session runs as now (survives a restart: read from the stored messages), or None."""
+        history = self.agent_history(session_id)
+        return history[0] if history else None
+
+    def previous_agent(self, session_id: str) -> str:
+        """The agent the session ran as before plan mode (plan_exit returns to it), else the default one."""
+        from opencode.tool.plan import PLAN_AGENT
+
+        return next((name for name in self.agent_history(session_id) if name != PLAN_AGENT), self.default_agent())
+
+    def default_agent(self) -> str:
+        from opencode.agent.agents import AgentError, default_agent
+
+        try:
+            return default_agent(self.agents, self.config).name
+        except AgentError:
+            return "build"
+
+    def todos(self, session_id: str) -> list[Todo]:
+        """The session's todo list (the `todowrite` tool), from the store."""
+        return self.store.get_todos(session_id)
+
+    def set_todos(self, session_id: str, todos: list[Todo]) -> None:
+        """Replace the session's todo list in the store and publish `todo.updated`."""
+        from opencode.bus import TodoUpdated
+
+        self.store.put_todos(session_id, todos)
+        self.bus.publish(TodoUpdated(sessionID=session_id, todos=[t.model_dump(mode="json") for t in todos]))
+
+    async def start_subagent(self, parent: Session, call: SubagentCall) -> str:
+        """`task` with `background`: start the child session's run as a task; returns its session id at once."""
+        agent = self.agents.get(call.agent)
+        if agent is None or not agent.subagent:
+            from opencode.agent.agents import subagents
+
+            names = ", ".join(a.name for a in subagents(self.agents))
+            raise ToolError(f"unknown subagent {call.agent!r}; available: {names}")
+        model = agent.model or self.last_model(parent)
+        child = self.create_session(title=f"{call.description} (@{agent.name} subagent)", parent_id=parent.id)
+
+        async def run(abort: asyncio.Event) -> PromptResult:
+            return await self.prompt(child.id, call.prompt, model=model, agent=agent.name, abort=abort)
+
+        self.background_runs.start(
+            parent_id=parent.id, session_id=child.id, agent=agent.name, description=call.description, run=run
+        )
+        return child.id
+
+    async def subagent_status(
+        self, parent: Session, task_id: str, wait: bool, *, abort: asyncio.Event
+    ) -> SubagentStatus:
+        return await self.background_runs.lookup(parent.id, task_id, wait=wait, abort=abort)
+
+    async def cancel_subagent(self, parent: Session, task_id: str) -> SubagentStatus:
+        record = self.background_runs.find(parent.id, task_id)
+        if record is None:
+            return self.background_runs.stored(parent.id, task_id)
+        return await self.background_runs.cancel(record)
 
     # --- compaction and titles --------------------------------------------------------------
 

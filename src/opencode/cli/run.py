@@ -4,7 +4,9 @@ Text streams to stdout as it arrives; each tool call is one line on stderr (tool
 ok/error); retries are announced on stderr. Exit 0 on success, 1 with a one-line error, 130 on
 Ctrl-C (the session is left consistent: running tools are stopped and marked aborted).
 `--format json` prints one JSON object per line in opencode's `run` event shapes.
-`-c` continues the last session of this directory, `-s ID` a given one.
+`-c` continues the last session of this directory, `-s ID` a given one, as the agent it runs as
+now (unless `--agent` says otherwise). With a terminal on stdin, permission asks and the model's
+questions (`question`, `plan_exit`) are answered there; without one they are refused at once.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import json
 import mimetypes
 import os
 import sys
+import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from opencode import aio
 from opencode.cli.runtime import CliError
 
 if TYPE_CHECKING:
     from opencode.agent.engine import Engine
-    from opencode.bus import BusEvent
+    from opencode.bus import BusEvent, QuestionAsked, QuestionInfo
     from opencode.cli.context import Context
     from opencode.session.model import Session
     from opencode.tool.tool import Attachment
@@ -57,13 +61,16 @@ def main(args: argparse.Namespace) -> int:
     if inline:
         message = "\n\n".join([*inline, message]) if message else "\n\n".join(inline)
     session = pick_session(engine, args)
+    if not args.agent and not args.command and (args.cont or args.session):
+        # A continued session goes on as the agent it runs as now (plan mode survives between runs).
+        agent_name = engine.current_agent(session.id) or agent_name
     if args.title:
         session.title = args.title
         engine.touch(session)
     printer = Printer(sys.stdout, sys.stderr, fmt=args.format, thinking=args.thinking, session_id=session.id)
     remove = engine.bus.on(printer.handle)
     try:
-        result = asyncio.run(_prompt(engine, session.id, message, files, model, agent_name))
+        result = aio.run(_prompt(engine, session.id, message, files, model, agent_name))
     finally:
         remove()
         engine.store.close()
@@ -85,7 +92,7 @@ async def _prompt(
 
 
 def make_engine(ctx: Context, *, interactive: bool = False) -> Engine:
-    """The engine for a terminal face: permission asks are answered at the terminal when there is one."""
+    """The engine for a terminal face: permission asks and questions are answered at the terminal when there is one."""
     from opencode.agent.engine import Engine
 
     engine = Engine(
@@ -93,6 +100,7 @@ def make_engine(ctx: Context, *, interactive: bool = False) -> Engine:
         config=ctx.loaded.config,
         registry=ctx.registry,
         prompt_permission=ask_at_terminal if interactive else None,
+        prompt_question=ask_question_at_terminal if interactive else None,
     )
     recover = getattr(engine.store, "recover_interrupted", None)
     if recover is not None:
@@ -137,29 +145,95 @@ def expand_command(
     command = commands.get(name)
     if command is None:
         raise CliError(f"--command {name}: no such command (known: {', '.join(sorted(commands))})")
-    text = asyncio.run(expand(command, arguments, cwd=engine.cwd))
+    text = aio.run(expand(command, arguments, cwd=engine.cwd))
     return text, command.agent or agent, command.model or model
+
+
+_terminal_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def terminal_lock() -> asyncio.Lock:
+    """One prompt on the terminal at a time (permission asks and questions), per event loop."""
+    loop = asyncio.get_running_loop()
+    lock = _terminal_locks.get(loop)
+    if lock is None:
+        lock = _terminal_locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def ask_at_terminal(asked: Any) -> Any:
     """Answer a permission ask on the terminal: once, always (this session) or reject."""
     from opencode.permission.service import Answer
 
-    sys.stderr.write(f"\npermission: {asked.permission} {', '.join(asked.patterns)}\n")
-    title = asked.metadata.get("title") if isinstance(asked.metadata, dict) else None
-    if title:
-        sys.stderr.write(f"  {title}\n")
-    while True:
-        sys.stderr.write("allow [o]nce, [a]lways for this session, or [r]eject? ")
-        sys.stderr.flush()
-        line = await asyncio.to_thread(sys.stdin.readline)
-        choice = line.strip().lower()
-        if not line or choice in ("r", "reject", "n", "no"):
-            return Answer("reject")
-        if choice in ("o", "once", "y", "yes"):
-            return Answer("once")
-        if choice in ("a", "always"):
-            return Answer("always")
+    async with terminal_lock():
+        sys.stderr.write(f"\npermission: {asked.permission} {', '.join(asked.patterns)}\n")
+        title = asked.metadata.get("title") if isinstance(asked.metadata, dict) else None
+        if title:
+            sys.stderr.write(f"  {title}\n")
+        while True:
+            sys.stderr.write("allow [o]nce, [a]lways for this session, or [r]eject? ")
+            sys.stderr.flush()
+            line = await asyncio.to_thread(sys.stdin.readline)
+            choice = line.strip().lower()
+            if not line or choice in ("r", "reject", "n", "no"):
+                return Answer("reject")
+            if choice in ("o", "once", "y", "yes"):
+                return Answer("once")
+            if choice in ("a", "always"):
+                return Answer("always")
+
+
+async def ask_question_at_terminal(asked: QuestionAsked) -> list[list[str]] | None:
+    """Answer the `question` tool on the terminal: an option's number (several, comma-separated, where
+    more than one may be chosen) or an answer typed in. End of input dismisses the questions (None)."""
+    answers: list[list[str]] = []
+    async with terminal_lock():
+        for question in asked.questions:
+            _show_question(question)
+            while True:
+                sys.stderr.write("answer> ")
+                sys.stderr.flush()
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line:
+                    sys.stderr.write("\n(no answer: the question was dismissed)\n")
+                    return None
+                answer = parse_answer(question, line.strip())
+                if answer is not None:
+                    answers.append(answer)
+                    break
+    return answers
+
+
+def _show_question(question: QuestionInfo) -> None:
+    head = f"question: {question.header}" if question.header else "question:"
+    lines = [f"\n{head}", *(f"  {text}" for text in question.question.splitlines())]
+    for number, option in enumerate(question.options, start=1):
+        detail = f" - {option.description}" if option.description else ""
+        lines.append(f"  {number}. {option.label}{detail}")
+    custom = question.custom is not False
+    if question.options:
+        how = "numbers separated by commas" if question.multiple else "its number"
+        lines.append(f"  Choose with {how}" + (", or type your own answer." if custom else "."))
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def parse_answer(question: QuestionInfo, text: str) -> list[str] | None:
+    """The chosen labels (or the typed answer) for `text`; None when it does not answer the question."""
+    if not text:
+        return None
+    tokens = [t.strip() for t in text.split(",")]
+    if question.options and all(t.isdigit() for t in tokens):
+        numbers = [int(t) for t in tokens]
+        if all(1 <= n <= len(question.options) for n in numbers) and (question.multiple or len(numbers) == 1):
+            return list(dict.fromkeys(question.options[n - 1].label for n in numbers))
+        sys.stderr.write(
+            f"  pick {'numbers' if question.multiple else 'one number'} from 1 to {len(question.options)}\n"
+        )
+        return None
+    if question.custom is False:
+        sys.stderr.write(f"  pick a number from 1 to {len(question.options)}\n")
+        return None
+    return [text]
 
 
 def attachments(paths: list[str]) -> tuple[list[Attachment], list[str]]:

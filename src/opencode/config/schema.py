@@ -57,6 +57,7 @@ __all__ = [
     "TuiConfig",
     "VariantConfig",
     "WatcherConfig",
+    "WebSearchBackendConfig",
     "problems",
 ]
 
@@ -460,6 +461,17 @@ class SkillsConfig(_Closed):
     urls: list[str] | None = None
 
 
+class WebSearchBackendConfig(_Closed):
+    """Which service the `websearch` tool asks. Ours: opencode's own `websearch` key configures MCP
+    search providers instead, so this lives under a key of its own (`websearch_backend`)."""
+
+    type: Literal["searxng", "brave", "tavily", "exa"]
+    """The API keys come from the environment: BRAVE_API_KEY, TAVILY_API_KEY or EXA_API_KEY (SearXNG needs none)."""
+    url: str | None = None
+    """Base URL: required for searxng (the instance, e.g. https://searx.example.org); for the others it
+    replaces the public API's address (a proxy, a test server)."""
+
+
 class ReferenceGit(_Closed):
     repository: str
     branch: str | None = None
@@ -581,6 +593,7 @@ class Config(_Closed):
     reference: dict[str, ReferenceEntry] | None = None  # deprecated spelling of `references`
     layout: Literal["auto", "stretch"] | None = None  # deprecated in opencode
     experimental: ExperimentalConfig | None = None
+    websearch_backend: WebSearchBackendConfig | None = None  # ours, not opencode's: the websearch tool's service
 
 
 # --- checks beyond field types -------------------------------------------------------------

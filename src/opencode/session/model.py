@@ -323,6 +323,18 @@ Part = Annotated[
 ]
 
 
+# --- todos ------------------------------------------------------------------------------------
+
+
+class Todo(Model):
+    """One item of a session's todo list (the `todowrite` tool), in opencode's shape."""
+
+    content: str
+    status: Literal["pending", "in_progress", "completed", "cancelled"] = "pending"
+    priority: Literal["high", "medium", "low"] = "medium"
+    id: str
+
+
 class MessageWithParts(Model):
     info: Message
     parts: list[Part] = Field(default_factory=list)
@@ -333,3 +345,5 @@ class SessionExport(Model):
 
     info: Session
     messages: list[MessageWithParts] = Field(default_factory=list)
+    todos: list[Todo] | None = None
+    """The session's todo list; left out when it is empty."""

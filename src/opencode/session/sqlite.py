@@ -10,7 +10,8 @@ One connection per store, guarded by a lock, so async code may call the store fr
 threads (`asyncio.to_thread`). The schema and its migrations live in `sqlite_migrations`.
 
 Beyond the `Store` protocol: `recover_interrupted` (close messages a dead process left open),
-`export_session` / `import_session` (`opencode export` / `import`) and `usage_rows` (`opencode stats`).
+`export_session` / `import_session` (`opencode export` / `import`, the todo list included) and
+`usage_rows` (`opencode stats`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from opencode.session.model import (
     Part,
     Session,
     SessionExport,
+    Todo,
     ToolPart,
     ToolStateError,
     ToolStatePending,
@@ -317,6 +319,31 @@ class SQLiteStore:
             "DELETE FROM part WHERE id = ? AND message_id = ? AND session_id = ?", (part_id, message_id, session_id)
         )
 
+    # --- todos --------------------------------------------------------------------------------
+
+    def get_todos(self, session_id: str) -> list[Todo]:
+        rows = self._execute(
+            "SELECT id, content, status, priority FROM todo WHERE session_id = ? ORDER BY position", (session_id,)
+        )
+        return [
+            Todo(id=id_, content=content, status=status, priority=priority) for id_, content, status, priority in rows
+        ]
+
+    def put_todos(self, session_id: str, todos: list[Todo]) -> None:
+        with self._tx("BEGIN IMMEDIATE") as conn:
+            self._replace_todos(conn, session_id, todos, _now())
+
+    @staticmethod
+    def _replace_todos(conn: sqlite3.Connection, session_id: str, todos: list[Todo], now: int) -> None:
+        if conn.execute("SELECT 1 FROM session WHERE id = ?", (session_id,)).fetchone() is None:
+            raise NotFound(f"session {session_id} not found")
+        conn.execute("DELETE FROM todo WHERE session_id = ?", (session_id,))
+        conn.executemany(
+            "INSERT INTO todo (session_id, position, id, content, status, priority, time_updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(session_id, n, t.id, t.content, t.status, t.priority, now) for n, t in enumerate(todos)],
+        )
+
     # --- recovery -----------------------------------------------------------------------------
 
     def recover_interrupted(self, now_ms: int, *, older_than_ms: int | None = None) -> list[str]:
@@ -368,7 +395,10 @@ class SQLiteStore:
 
     def export_session(self, session_id: str) -> SessionExport:
         """The session and every message with its parts, in order (`opencode export`). Raises NotFound."""
-        return SessionExport(info=self.get_session(session_id), messages=self.list_messages(session_id))
+        info = self.get_session(session_id)
+        return SessionExport(
+            info=info, messages=self.list_messages(session_id), todos=self.get_todos(session_id) or None
+        )
 
     def import_session(self, export: SessionExport) -> None:
         """Upsert everything in `export`, in one transaction; exporting again gives the same JSON."""
@@ -378,6 +408,8 @@ class SQLiteStore:
             for item in export.messages:
                 conn.execute(self._PUT_MESSAGE, self._message_row(item.info, now))
                 conn.executemany(self._PUT_PART, [self._part_row(part, now) for part in item.parts])
+            if export.todos is not None:
+                self._replace_todos(conn, export.info.id, export.todos, now)
 
     def usage_rows(self) -> Iterator[UsageRow]:
         """(provider_id, model_id, time_created_ms, tokens, cost) for every assistant message, oldest first.

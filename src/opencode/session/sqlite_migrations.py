@@ -85,7 +85,24 @@ def _v2_write_times(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_tables, _v2_write_times]
+def _v3_todos(conn: sqlite3.Connection) -> None:
+    """Each session's todo list (the `todowrite` tool), one row per item in list order; it goes with its session."""
+    _run(
+        conn,
+        """CREATE TABLE todo (
+            session_id TEXT NOT NULL REFERENCES session (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            content TEXT NOT NULL,
+            status TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            time_updated INTEGER NOT NULL,
+            PRIMARY KEY (session_id, position)
+        )""",
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_tables, _v2_write_times, _v3_todos]
 LATEST = len(MIGRATIONS)
 
 

@@ -3,6 +3,7 @@
 The engine writes every part as it completes (and streamed text at least once a second), so
 the store is the source of truth: the loop reads the conversation back from it at each step.
 Writes are upserts keyed by id; reads return pydantic values from `opencode.session.model`.
+A session's todo list (the `todowrite` tool) is stored beside it and replaced as a whole.
 Implementations: `opencode.session.sqlite.SQLiteStore` (the default, WAL, one file under the
 XDG data dir).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from opencode.session.model import Message, MessageWithParts, Part, Session
+from opencode.session.model import Message, MessageWithParts, Part, Session, Todo
 
 
 class StoreError(Exception):
@@ -62,5 +63,14 @@ class Store(Protocol):
     def put_part(self, part: Part) -> None: ...
 
     def delete_part(self, session_id: str, message_id: str, part_id: str) -> None: ...
+
+    # todos
+    def get_todos(self, session_id: str) -> list[Todo]:
+        """The session's todo list in its order; empty when it has none."""
+        ...
+
+    def put_todos(self, session_id: str, todos: list[Todo]) -> None:
+        """Replace the session's todo list. Raises NotFound when the session does not exist."""
+        ...
 
     def close(self) -> None: ...

@@ -53,17 +53,54 @@ class ToolRegistry:
 
     @classmethod
     def builtin(cls) -> ToolRegistry:
-        """The built-in tools: read, write, edit, bash, glob, grep, list, and task (subagents)."""
+        """The built-in tools: read, write, edit, bash, glob, grep, list, task (subagents) and the web tools."""
+        from opencode.tool.apply_patch import ApplyPatchTool
         from opencode.tool.bash import BashTool
+        from opencode.tool.batch import BatchTool
         from opencode.tool.edit import EditTool
+        from opencode.tool.explore import ExploreTool
         from opencode.tool.glob import GlobTool
         from opencode.tool.grep import GrepTool
         from opencode.tool.ls import ListTool
+        from opencode.tool.multiedit import MultiEditTool
+        from opencode.tool.plan import PlanEnterTool, PlanExitTool
+        from opencode.tool.question import QuestionTool
         from opencode.tool.read import ReadTool
+        from opencode.tool.rm import RmTool
+        from opencode.tool.skill import SkillTool
         from opencode.tool.task import TaskTool
+        from opencode.tool.todo import TodoReadTool, TodoWriteTool
+        from opencode.tool.webfetch import WebFetchTool
+        from opencode.tool.websearch import WebSearchTool
         from opencode.tool.write import WriteTool
+        from opencode.tool.youtube import YouTubeTool
 
-        return cls([ReadTool(), WriteTool(), EditTool(), BashTool(), GlobTool(), GrepTool(), ListTool(), TaskTool()])
+        return cls(
+            [
+                ReadTool(),
+                WriteTool(),
+                EditTool(),
+                MultiEditTool(),
+                ApplyPatchTool(),
+                BashTool(),
+                GlobTool(),
+                GrepTool(),
+                ListTool(),
+                RmTool(),
+                ExploreTool(),
+                SkillTool(),
+                TaskTool(),
+                TodoWriteTool(),
+                TodoReadTool(),
+                QuestionTool(),
+                PlanEnterTool(),
+                PlanExitTool(),
+                BatchTool(),
+                WebFetchTool(),
+                WebSearchTool(),
+                YouTubeTool(),
+            ]
+        )
 
     def add(self, tool: Tool[Any]) -> None:
         """Register `tool`, replacing any tool of the same name (a plugin may override a built-in)."""

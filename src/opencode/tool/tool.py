@@ -19,11 +19,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from opencode.tool.filetimes import FileTimes
+
+if TYPE_CHECKING:
+    from opencode.bus import QuestionInfo
+    from opencode.session.model import Todo
 
 Params = TypeVar("Params", bound=BaseModel)
 
@@ -81,6 +85,22 @@ class SubagentResult:
     """Dollars the child session spent (its own subagents included)."""
 
 
+@dataclass
+class SubagentStatus:
+    """Where a background subagent run stands (the `task` tool's status, wait and cancel actions)."""
+
+    session_id: str
+    agent: str
+    description: str
+    status: Literal["running", "completed", "error", "cancelled"]
+    text: str = ""
+    """The final answer, once completed."""
+    error: str | None = None
+    cost: float = 0.0
+    elapsed: float = 0.0
+    """Seconds since it started."""
+
+
 Ask = Callable[[PermissionRequest], Awaitable[None]]
 """Returns when allowed; raises `ToolError` (rejected) otherwise."""
 
@@ -107,6 +127,25 @@ class ToolContext:
     """Where to save full outputs that were cut (defaults to the XDG data dir)."""
     run_subagent: Callable[[SubagentCall], Awaitable[SubagentResult]] | None = None
     """Runs a subagent in a child session (the `task` tool); the engine provides it."""
+    start_subagent: Callable[[SubagentCall], Awaitable[str]] | None = None
+    """Starts a subagent in the background and returns its child session id (`task` with `background`)."""
+    subagent_status: Callable[[str, bool], Awaitable[SubagentStatus]] | None = None
+    """(task id, wait): a background run's status; with wait, once it has finished. Raises ToolError."""
+    cancel_subagent: Callable[[str], Awaitable[SubagentStatus]] | None = None
+    """Aborts a background run (its running tools are stopped) and returns its final status."""
+    read_todos: Callable[[], list[Todo]] | None = None
+    write_todos: Callable[[list[Todo]], None] | None = None
+    """The session's todo list: stored and published by the engine (`todowrite`, `todoread`)."""
+    ask_question: Callable[[list[QuestionInfo]], Awaitable[list[list[str]]]] | None = None
+    """Asks the user through the face and waits: one list of chosen labels per question. Raises
+    ToolError when nobody can answer (no face) or the user dismissed the question."""
+    switch_agent: Callable[[str], Awaitable[None]] | None = None
+    """Runs the session as another primary agent from the next step on (plan_enter, plan_exit)."""
+    previous_agent: Callable[[], str] | None = None
+    """The agent the session ran as before it entered plan mode (plan_exit switches back to it)."""
+    run_tool: Callable[[int, str, dict[str, Any]], Awaitable[ToolResult]] | None = None
+    """(index, tool, arguments): one call of a `batch`, through the engine's normal path (tool set,
+    permission asks, doom-loop check, snapshot); raises ToolError or Aborted as a call would."""
 
     def metadata(self, title: str | None = None, **metadata: Any) -> None:
         """Publish progress for the faces (e.g. bash output so far); not seen by the model."""
@@ -142,12 +181,29 @@ class Tool(abc.ABC, Generic[Params]):
 
     def schema(self) -> dict[str, Any]:
         schema = self.params.model_json_schema()
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            if isinstance(prop, dict):
-                prop.pop("title", None)
+        _drop_titles(schema)
         return schema
 
     @abc.abstractmethod
     async def run(self, params: Params, ctx: ToolContext) -> ToolResult:
         """Do the work; raise `ToolError` for failures the model should read."""
+
+
+def _drop_titles(node: Any) -> None:
+    """Remove pydantic's generated `title`s from a schema, nested models included (they cost
+    request size and tell the model nothing). Only schema keywords are walked, so a property
+    named "title" and data such as defaults stay as they are."""
+    if isinstance(node, list):
+        for item in node:
+            _drop_titles(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("title"), str):
+        del node["title"]
+    for key in ("properties", "$defs", "definitions"):
+        for sub in (node.get(key) or {}).values():
+            _drop_titles(sub)
+    for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "prefixItems", "not"):
+        if key in node:
+            _drop_titles(node[key])
