@@ -262,7 +262,9 @@ def main() -> int:
     if args.warmup >= args.steps:
         args.warmup = max(1, args.steps // 10)
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
-        return asyncio.run(soak(args.steps, args.warmup, args.every, Path(tmp)))
+        from opencode import aio
+
+        return aio.run(soak(args.steps, args.warmup, args.every, Path(tmp)))
 
 
 if __name__ == "__main__":

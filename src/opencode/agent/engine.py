@@ -34,7 +34,7 @@ from opencode.bus import (
     SessionStatusInfo,
     SessionUpdated,
 )
-from opencode.session.convert import data_url, to_provider_messages
+from opencode.session.convert import Converted, data_url, to_provider_messages
 from opencode.session.model import (
     AssistantMessage,
     AssistantPath,
@@ -93,6 +93,8 @@ class SessionState:
     file_times: FileTimes = field(default_factory=FileTimes)
     recent_calls: list[str] = field(default_factory=list)
     nested: Any = None
+    converted: Converted = field(default_factory=Converted)
+    """The history as provider messages, reused across steps while unchanged."""
 
 
 def project_root(cwd: Path) -> Path:
@@ -202,7 +204,8 @@ class Engine:
             self.start_title(session, text)
         self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
         try:
-            return await self.loop(session, user, resolved, agent, abort)
+            async with resolved.connected():  # one connection to the provider for every step
+                return await self.loop(session, user, resolved, agent, abort)
         finally:
             self.touch(session)
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
@@ -420,7 +423,7 @@ class Engine:
             root=self.root,
             instructions=instructions,
         )
-        messages = to_provider_messages(history)
+        messages = to_provider_messages(history, state.converted)
         tools = [] if final_step else self.tool_specs(session, agent_def)
         if final_step:
             messages.append(UserMessage([TextPart(LAST_STEP_NOTE)]))

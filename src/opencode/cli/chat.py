@@ -8,11 +8,11 @@ on each and streaming the reply. `/exit` or Ctrl-D ends it; Ctrl-C stops the cur
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
 
+from opencode import aio
 from opencode.cli.runtime import CliError
 
 
@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     ctx = load_context(args)
     if not args.model and not ctx.loaded.config.model and not ctx.registry.connected():
         # Nothing configured: a local server (ollama, LM Studio, llama.cpp) may still be running.
-        asyncio.run(ctx.registry.refresh_local_models())
+        aio.run(ctx.registry.refresh_local_models())
         if not ctx.registry.connected():
             sys.stdout.write(guide_text(ctx.registry))
             return 0
@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
             if line in ("/exit", "/quit"):
                 return 0
             try:
-                result = asyncio.run(engine.prompt(session.id, line, model=model.ref, agent=agent))
+                result = aio.run(engine.prompt(session.id, line, model=model.ref, agent=agent))
             except KeyboardInterrupt:
                 sys.stderr.write("\n(interrupted)\n")
                 continue

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import difflib
 import json
 import os
 import sys
 from typing import Any
 
+from opencode import aio
 from opencode.cli.runtime import CliError
 
 
@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
             raise CliError(f"unknown provider {args.provider!r}{hint}")
         providers = [registry.providers[args.provider]]
     if any(p.local for p in providers):
-        asyncio.run(registry.refresh_local_models())
+        aio.run(registry.refresh_local_models())
     out = sys.stdout
     for provider in providers:
         for model_id in sorted(provider.models):
@@ -66,7 +66,7 @@ def refresh() -> None:
 
     url = os.environ.get("OPENCODE_MODELS_URL") or "https://models.dev/api.json"
     try:
-        path = asyncio.run(refresh_catalog(url))
+        path = aio.run(refresh_catalog(url))
     except CatalogError as exc:
         sys.stderr.write(f"warning: could not refresh the model catalog ({exc}); using the copy on disk\n")
         return

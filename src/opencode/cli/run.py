@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from opencode import aio
 from opencode.cli.runtime import CliError
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
     printer = Printer(sys.stdout, sys.stderr, fmt=args.format, thinking=args.thinking, session_id=session.id)
     remove = engine.bus.on(printer.handle)
     try:
-        result = asyncio.run(_prompt(engine, session.id, message, files, model, agent_name))
+        result = aio.run(_prompt(engine, session.id, message, files, model, agent_name))
     finally:
         remove()
         engine.store.close()
@@ -137,7 +138,7 @@ def expand_command(
     command = commands.get(name)
     if command is None:
         raise CliError(f"--command {name}: no such command (known: {', '.join(sorted(commands))})")
-    text = asyncio.run(expand(command, arguments, cwd=engine.cwd))
+    text = aio.run(expand(command, arguments, cwd=engine.cwd))
     return text, command.agent or agent, command.model or model
 
 
