@@ -10,7 +10,8 @@ subtracted.
 
 Baseline, measured in the same run: the very requests the engine built, streamed again through
 the provider layer alone (`ResolvedModel.stream`, no engine) against the same scripted replies,
-i.e. the bare HTTP round trip of one streamed chat completion. The engine's own overhead is each
+i.e. the bare HTTP round trip of one streamed chat completion, on one reused connection as in the
+engine's loop. The engine's own overhead is each
 step's time minus its baseline; the figure reported is the median of those differences (p90 beside
 it). Goal: < 5 ms median; over 20 ms fails (exit 1). Tool and request-building times are shown
 too, to tell where the overhead goes.
@@ -164,12 +165,13 @@ async def baseline(resolved: Any, server: Any, requests: list[Any], tag: str) ->
     """Each request streamed once through the provider layer alone, with the reply its step got."""
     times = []
     scripted = replies(len(requests), tag)
-    for request, reply in zip(requests, scripted, strict=True):
-        server.push(reply)
-        start = time.perf_counter()
-        async for _ in resolved.stream(request):
-            pass
-        times.append(time.perf_counter() - start)
+    async with resolved.connected():  # one connection for all, as the engine's loop has
+        for request, reply in zip(requests, scripted, strict=True):
+            server.push(reply)
+            start = time.perf_counter()
+            async for _ in resolved.stream(request):
+                pass
+            times.append(time.perf_counter() - start)
     if server.pending:
         raise SystemExit("baseline did not consume its replies")
     return times

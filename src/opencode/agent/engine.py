@@ -35,7 +35,7 @@ from opencode.bus import (
     SessionStatusInfo,
     SessionUpdated,
 )
-from opencode.session.convert import data_url, to_provider_messages
+from opencode.session.convert import Converted, data_url, to_provider_messages
 from opencode.session.model import (
     AssistantMessage,
     AssistantPath,
@@ -106,6 +106,8 @@ class SessionState:
     nested: Any = None
     agent_switched: bool = False
     """A tool (plan_enter, plan_exit) switched the agent: the next step reads the new one back."""
+    converted: Converted = field(default_factory=Converted)
+    """The history as provider messages, reused across steps while unchanged."""
 
 
 def project_root(cwd: Path) -> Path:
@@ -225,7 +227,8 @@ class Engine:
             self.start_title(session, text)
         self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
         try:
-            return await self.loop(session, user, resolved, agent, abort)
+            async with resolved.connected():  # one connection to the provider for every step
+                return await self.loop(session, user, resolved, agent, abort)
         finally:
             await self.background_runs.end_turn(session.id)
             self.touch(session)
@@ -451,7 +454,7 @@ class Engine:
             root=self.root,
             instructions=instructions,
         )
-        messages = to_provider_messages(history)
+        messages = to_provider_messages(history, state.converted)
         tools = [] if final_step else self.tool_specs(session, agent_def)
         if final_step:
             messages.append(UserMessage([TextPart(LAST_STEP_NOTE)]))

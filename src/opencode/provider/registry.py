@@ -15,6 +15,7 @@ Nothing here touches the network except `refresh_local_models`, which asks local
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -72,6 +73,7 @@ class ResolvedModel:
 
     provider: ProviderEntry
     info: ModelInfo
+    _shared: Adapter | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -98,6 +100,34 @@ class ResolvedModel:
 
         return adapter_class(self.provider.protocol)(endpoint or self.endpoint())
 
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[ResolvedModel]:
+        """Within this block every call shares one adapter and its HTTP client, so the connection
+        to the provider is reused from one step to the next; it is closed at the end."""
+        if self._shared is not None:  # nested: the outer block owns the client
+            yield self
+            return
+        self._shared = self.adapter()
+        try:
+            yield self
+        finally:
+            adapter, self._shared = self._shared, None
+            if adapter.endpoint.client is not None:
+                await adapter.endpoint.client.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _adapter(self) -> AsyncIterator[Adapter]:
+        """The shared adapter inside `connected()`, else one of its own, closed after the call."""
+        if self._shared is not None:
+            yield self._shared
+            return
+        adapter = self.adapter()
+        try:
+            yield adapter
+        finally:
+            if adapter.endpoint.client is not None:
+                await adapter.endpoint.client.aclose()
+
     def request_options(self) -> dict[str, Any]:
         return dict(self.provider.model_options.get(self.info.id, {}))
 
@@ -112,29 +142,21 @@ class ResolvedModel:
         from opencode.provider.retry import stream_with_retry
         from opencode.provider.types import Finish
 
-        adapter = self.adapter()
-        try:
+        async with self._adapter() as adapter:
             async for event in stream_with_retry(lambda: adapter.stream(request), policy or self.retry_policy()):
                 if isinstance(event, Finish):
                     event.cost = cost_of(event.usage, self.info.cost)
                 yield event
-        finally:
-            if adapter.endpoint.client is not None:
-                await adapter.endpoint.client.aclose()
 
     async def complete(self, request: ModelRequest, *, policy: RetryPolicy | None = None) -> ModelResponse:
         """A non-streamed reply with retries; raises the final `ProviderError`."""
         from opencode.provider.cost import cost_of
         from opencode.provider.retry import call_with_retry
 
-        adapter = self.adapter()
-        try:
+        async with self._adapter() as adapter:
             response: ModelResponse = await call_with_retry(
                 lambda: adapter.complete(request), policy or self.retry_policy()
             )
-        finally:
-            if adapter.endpoint.client is not None:
-                await adapter.endpoint.client.aclose()
         response.cost = cost_of(response.usage, self.info.cost)
         return response
 

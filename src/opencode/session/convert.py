@@ -50,17 +50,47 @@ def since_last_compaction(history: Sequence[MessageWithParts]) -> list[MessageWi
     return list(history)
 
 
-def to_provider_messages(history: Sequence[MessageWithParts]) -> list[p.Message]:
+class Converted:
+    """Assistant messages already converted, by message id, for `to_provider_messages(cache=...)`.
+
+    An entry is used only while the store hands out the very same `MessageWithParts` object, which
+    the SQLite store does exactly as long as the message and its parts are unchanged; any other
+    store hands out new objects, and the cache simply never hits."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[MessageWithParts, list[p.Message]]] = {}
+
+    def assistant(self, item: MessageWithParts) -> list[p.Message]:
+        cached = self._by_id.get(item.info.id)
+        if cached is not None and cached[0] is item:
+            return cached[1]
+        messages = _assistant(item)
+        self._by_id[item.info.id] = (item, messages)
+        return messages
+
+    def keep_only(self, history: Sequence[MessageWithParts]) -> None:
+        """Forget messages no longer in the history (reverted, or before the last compaction)."""
+        if len(self._by_id) > len(history):
+            present = {item.info.id for item in history}
+            self._by_id = {k: v for k, v in self._by_id.items() if k in present}
+
+
+def to_provider_messages(history: Sequence[MessageWithParts], cache: Converted | None = None) -> list[p.Message]:
+    """The provider messages for `history`. With `cache`, unchanged assistant messages are not
+    converted again (a long session is read back at every step); callers must not change the
+    returned messages."""
     recent = since_last_compaction(history)
     earlier = history[: len(history) - len(recent)]
     out: list[p.Message] = []
     for item in recent:
         if isinstance(item.info, AssistantMessage):
-            out.extend(_assistant(item))
+            out.extend(cache.assistant(item) if cache is not None else _assistant(item))
         else:
             user = _user(item, earlier)
             if user is not None:
                 out.append(user)
+    if cache is not None:
+        cache.keep_only(recent)
     return out
 
 

@@ -46,12 +46,11 @@ from opencode.session.model import (
     ToolStateRunning,
     ToolTimeRange,
 )
+from opencode.session.sqlite_cache import Conversation, Conversations
 from opencode.session.store import NotFound, StoreError
 
 _MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
 _PART: TypeAdapter[Part] = TypeAdapter(Part)
-PARSE_CACHE_ROWS = 50_000
-"""Rows whose parsed value is kept for the next read (a bound on memory, far above a long session)."""
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _USAGE_BATCH = 500
 INTERRUPTED = "interrupted: the process stopped before this message finished"
@@ -121,7 +120,7 @@ class SQLiteStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else default_path()
         self._lock = threading.Lock()
-        self._parse_cache: dict[str, Any] = {}
+        self._conversations = Conversations()
         self._conn: sqlite3.Connection | None = _connect(self.path)
         try:
             self.backup = migrations.migrate(self._conn, self.path)
@@ -241,6 +240,7 @@ class SQLiteStore:
                 ) DELETE FROM session WHERE id IN (SELECT id FROM tree)""",
                 (session_id,),
             )
+        self._forget()  # its child sessions went too
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -254,6 +254,8 @@ class SQLiteStore:
 
     def put_message(self, message: Message) -> None:
         self._execute(self._PUT_MESSAGE, self._message_row(message, _now()))
+        with self._lock:
+            self._conversations.mark_message(message.sessionID, message.id)
 
     def get_message(self, session_id: str, message_id: str) -> MessageWithParts:
         with self._tx("BEGIN") as conn:
@@ -268,38 +270,21 @@ class SQLiteStore:
         )
 
     def list_messages(self, session_id: str) -> list[MessageWithParts]:
+        """The session's messages with their parts, in order; served from the read cache
+        (`sqlite_cache`): only rows written since the last read are fetched and parsed."""
         with self._tx("BEGIN") as conn:
-            messages = conn.execute(
-                "SELECT id, data FROM message WHERE session_id = ? ORDER BY time_created, id", (session_id,)
-            ).fetchall()
-            parts = conn.execute(
-                "SELECT message_id, data FROM part WHERE session_id = ? ORDER BY id", (session_id,)
-            ).fetchall()
-        by_message: dict[str, list[Part]] = {}
-        for message_id, data in parts:
-            by_message.setdefault(message_id, []).append(self._parsed(data, _PART))
-        return [
-            MessageWithParts(info=self._parsed(data, _MESSAGE), parts=by_message.get(message_id, []))
-            for message_id, data in messages
-        ]
-
-    def _parsed(self, data: str, adapter: Any) -> Any:
-        """Parse a row's JSON, reusing the value parsed last time when the row has not changed.
-
-        The engine reads the whole conversation back at every step; without this, a long session
-        re-validates every part each step (time and allocator churn grow with the history). Keyed
-        by the JSON text itself, so a changed row is always parsed afresh. Callers treat the values
-        as read-only or store what they change."""
-        cached = self._parse_cache.get(data)
-        if cached is None:
-            cached = adapter.validate_json(data)
-            if len(self._parse_cache) >= PARSE_CACHE_ROWS:
-                self._parse_cache.clear()
-            self._parse_cache[data] = cached
-        return cached
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            conversation = self._conversations.get(session_id, version)
+            if conversation is None:
+                conversation = Conversation.load(conn, session_id, version, _MESSAGE.validate_json, _PART.validate_json)
+                self._conversations.keep(session_id, conversation)
+            else:
+                conversation.refresh(conn, session_id)
+            return conversation.messages()
 
     def delete_message(self, session_id: str, message_id: str) -> None:
         self._execute("DELETE FROM message WHERE id = ? AND session_id = ?", (message_id, session_id))
+        self._forget(session_id)
 
     # --- parts --------------------------------------------------------------------------------
 
@@ -313,11 +298,18 @@ class SQLiteStore:
 
     def put_part(self, part: Part) -> None:
         self._execute(self._PUT_PART, self._part_row(part, _now()))
+        with self._lock:
+            self._conversations.mark_part(part.sessionID, part.id)
 
     def delete_part(self, session_id: str, message_id: str, part_id: str) -> None:
         self._execute(
             "DELETE FROM part WHERE id = ? AND message_id = ? AND session_id = ?", (part_id, message_id, session_id)
         )
+        self._forget(session_id)
+
+    def _forget(self, session_id: str | None = None) -> None:
+        with self._lock:
+            self._conversations.drop(session_id)
 
     # --- todos --------------------------------------------------------------------------------
 
@@ -389,6 +381,8 @@ class SQLiteStore:
                         )
                         conn.execute(self._PUT_PART, self._part_row(part, now_ms))
                 recovered.append(message_id)
+        if recovered:
+            self._forget()
         return recovered
 
     # --- export, import, usage ----------------------------------------------------------------
@@ -410,6 +404,7 @@ class SQLiteStore:
                 conn.executemany(self._PUT_PART, [self._part_row(part, now) for part in item.parts])
             if export.todos is not None:
                 self._replace_todos(conn, export.info.id, export.todos, now)
+        self._forget(export.info.id)
 
     def usage_rows(self) -> Iterator[UsageRow]:
         """(provider_id, model_id, time_created_ms, tokens, cost) for every assistant message, oldest first.

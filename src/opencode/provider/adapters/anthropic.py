@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opencode.provider import errors
-from opencode.provider.adapters.base import Adapter, finish_reason, map_transport_errors, parse_arguments
+from opencode.provider.adapters.base import (
+    Adapter,
+    finish_reason,
+    map_transport_errors,
+    parse_arguments,
+    read_rest,
+)
 from opencode.provider.sse import iter_sse
 from opencode.provider.types import (
     AssistantContent,
@@ -128,7 +134,8 @@ class AnthropicAdapter(Adapter):
         async with self.open_stream(url, self.body(request, stream=True), self.headers()) as response:
             with map_transport_errors(self.provider):
                 state = _StreamState()
-                async for sse in iter_sse(response):
+                events = iter_sse(response)
+                async for sse in events:
                     if not sse.data:
                         continue
                     try:
@@ -138,6 +145,7 @@ class AnthropicAdapter(Adapter):
                     for event in self._on_event(data, state):
                         yield event
                     if state.finished:
+                        await read_rest(events)
                         return
         raise errors.StreamBroken(self.provider, "the stream ended before message_stop")
 

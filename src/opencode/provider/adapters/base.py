@@ -8,6 +8,7 @@ is the only one), does not compute cost (`opencode.provider.cost`), and never pr
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -172,6 +173,19 @@ class Adapter(abc.ABC):
         except ValueError:
             return raw.decode("utf-8", "replace")[:400], None
         return error_fields(data)
+
+
+async def read_rest(events: AsyncIterator[Any], grace: float = 1.0) -> None:
+    """Read what follows a reply's last event (normally just the end of the body), so that the
+    connection goes back to the pool for the next step instead of being closed (a new TLS
+    handshake per step). A server that keeps sending or stalls for over `grace` seconds only
+    costs the connection: nothing after the last event matters."""
+    import asyncio
+
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(grace):
+            async for _ in events:
+                pass
 
 
 def error_fields(data: Any) -> tuple[str, str | None]:

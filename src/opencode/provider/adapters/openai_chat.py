@@ -32,10 +32,12 @@ from typing import Any, ClassVar
 from opencode.provider import errors
 from opencode.provider.adapters.base import (
     Adapter,
+    Endpoint,
     error_fields,
     finish_reason,
     map_transport_errors,
     parse_arguments,
+    read_rest,
 )
 from opencode.provider.sse import iter_sse
 from opencode.provider.types import (
@@ -258,6 +260,13 @@ class OpenAIChatAdapter(Adapter):
     reasoning_field: ClassVar[str | None] = None
     """Set by a vendor that wants earlier reasoning sent back on assistant messages (the field name)."""
 
+    def __init__(self, endpoint: Endpoint) -> None:
+        super().__init__(endpoint)
+        # Assistant messages already turned into wire dicts, by identity: the loop sends the same
+        # history objects at every step of a prompt (`ResolvedModel.connected` keeps this adapter),
+        # and re-encoding every old tool call's arguments would make each step cost more than the last.
+        self._assistant_wire: dict[int, tuple[AssistantMessage, dict[str, Any]]] = {}
+
     # --- where and how ----------------------------------------------------------------------
 
     def url(self, request: ModelRequest) -> str:
@@ -325,6 +334,15 @@ class OpenAIChatAdapter(Adapter):
         return {"type": "file", "file": {"filename": filename, "file_data": data_url(part)}}
 
     def assistant_message(self, message: AssistantMessage) -> dict[str, Any]:
+        """The wire form of `message`; the dict is shared between requests, so it is never changed."""
+        known = self._assistant_wire.get(id(message))
+        if known is not None and known[0] is message:
+            return known[1]
+        out = self._assistant_message(message)
+        self._assistant_wire[id(message)] = (message, out)
+        return out
+
+    def _assistant_message(self, message: AssistantMessage) -> dict[str, Any]:
         text = "".join(p.text for p in message.parts if isinstance(p, TextPart))
         out: dict[str, Any] = {"role": "assistant", "content": text}
         calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
@@ -361,10 +379,12 @@ class OpenAIChatAdapter(Adapter):
         done = False
         async with self.open_stream(self.url(request), body, self.headers()) as response:
             with map_transport_errors(self.provider):
-                async for event in iter_sse(response):
+                events = iter_sse(response)
+                async for event in events:
                     data = event.data.strip()
                     if data == "[DONE]":
                         done = True
+                        await read_rest(events)
                         break
                     if not data:
                         continue

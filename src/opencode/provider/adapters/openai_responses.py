@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opencode.provider import errors
-from opencode.provider.adapters.base import Adapter, map_transport_errors, parse_arguments
+from opencode.provider.adapters.base import Adapter, map_transport_errors, parse_arguments, read_rest
 from opencode.provider.adapters.openai_chat import data_url, stream_error
 from opencode.provider.sse import iter_sse
 from opencode.provider.types import (
@@ -280,13 +280,15 @@ class OpenAIResponsesAdapter(Adapter):
         parser = ResponsesStreamParser(self.provider)
         async with self.open_stream(self.url(request), body, self.headers()) as response:
             with map_transport_errors(self.provider):
-                async for event in iter_sse(response):
+                events = iter_sse(response)
+                async for event in events:
                     data = event.data.strip()
                     if not data or data == "[DONE]":
                         continue
                     for out in parser.feed(self.decode_event(data)):
                         yield out
                     if parser.done:
+                        await read_rest(events)
                         return
         raise errors.StreamBroken(self.provider, "the stream ended before response.completed")
 

@@ -40,6 +40,8 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    client: str = ""
+    """The caller's address as host:port: one port for several requests means one reused connection."""
 
     @property
     def json(self) -> Any:
@@ -133,7 +135,9 @@ class ScriptedModelServer:
         from starlette.routing import Route
 
         app = Starlette(routes=[Route("/{path:path}", self._dispatch, methods=["GET", "POST", "DELETE", "PUT"])])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+        # without it each response pays the client's delayed ACK (about 40 ms) on a reused connection.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -181,6 +185,7 @@ class ScriptedModelServer:
             query=dict(request.query_params),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
+            client=f"{request.client.host}:{request.client.port}" if request.client else "",
         )
         with self._lock:
             self.requests.append(recorded)
