@@ -10,7 +10,15 @@ import pytest
 
 from opencode.cli.main import main
 from opencode.provider.catalog import load_catalog
-from opencode.testing.model_server import ErrorReply, Reasoning, Reply, ScriptedModelServer, ScriptUsage, Text
+from opencode.testing.model_server import (
+    ErrorReply,
+    Reasoning,
+    Reply,
+    ScriptedModelServer,
+    ScriptUsage,
+    Text,
+    ToolCall,
+)
 
 
 @pytest.fixture
@@ -373,3 +381,31 @@ def test_models_refresh_replaces_the_catalog(
     captured = capsys.readouterr()
     assert "model catalog refreshed" in captured.err
     assert captured.out.splitlines() == ["anthropic/claude-from-the-future"]
+
+
+def test_chat_keeps_the_agent_a_tool_switched_to(
+    project: Path,
+    model_server: ScriptedModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = custom_provider(model_server)
+    config["model"] = "mine/my-model"
+    use_config(monkeypatch, config)
+    monkeypatch.setattr("sys.stdin", _Tty("let us plan\nwhat next?\n"))
+    monkeypatch.setattr("builtins.input", lambda prompt="": _read_line())
+    model_server.push(Reply([ToolCall("plan_enter", {})]), Reply([Text("planning")]), Reply([Text("still planning")]))
+    assert main([]) == 0
+    last = model_server.requests[-1].json
+    offered = {tool["function"]["name"] for tool in last["tools"]}
+    assert "plan_exit" in offered and "edit" not in offered and "write" not in offered
+    assert "still planning" in capsys.readouterr().out
+
+
+def _read_line() -> str:
+    import sys
+
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")

@@ -177,7 +177,16 @@ def builtin_agents() -> dict[str, Agent]:
             "description": "Fast read-only agent for finding things in the codebase: files by pattern, code by "
             'keyword, or how something works. Say how thorough to be: "quick", "medium" or "very thorough".',
             "prompt": _prompt("explore"),
-            "tools": {"*": False, "read": True, "glob": True, "grep": True, "list": True, "bash": True, "batch": True},
+            "tools": {
+                "*": False,
+                "read": True,
+                "glob": True,
+                "grep": True,
+                "list": True,
+                "explore": True,
+                "bash": True,
+                "batch": True,
+            },
             "permission": {"edit": "deny", "bash": "ask"},
         },
         {

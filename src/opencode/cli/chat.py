@@ -63,7 +63,9 @@ def main(args: argparse.Namespace) -> int:
             if line in ("/exit", "/quit"):
                 return 0
             try:
-                result = aio.run(engine.prompt(session.id, line, model=model.ref, agent=agent))
+                # A plan_enter or plan_exit on one line holds for the next: the session knows its current agent.
+                current = engine.current_agent(session.id) or agent
+                result = aio.run(engine.prompt(session.id, line, model=model.ref, agent=current))
             except KeyboardInterrupt:
                 sys.stderr.write("\n(interrupted)\n")
                 continue

@@ -137,7 +137,7 @@ def _assistant(item: MessageWithParts) -> list[p.Message]:
                 content.append(p.ReasoningPart(part.text, signature=signature, redacted=redacted))
         elif isinstance(part, ToolPart):
             state = part.state
-            content.append(p.ToolCallPart(part.callID, part.tool, dict(state.input)))
+            content.append(p.ToolCallPart(part.callID, part.tool, state.input))
             if isinstance(state, ToolStateCompleted):
                 output = CLEARED if state.time.compacted else state.output
                 results.append(p.ToolResultPart(part.callID, part.tool, output))
