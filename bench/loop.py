@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -32,22 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import isolate, scripted_engine
+
 GOAL_MS = 5.0
 HARD_STOP_MS = 20.0
 TOOLS = ("read", "list", "glob", "write")
-
-
-def isolate(home: Path) -> None:
-    """Keep the bench away from the user's config, credentials, store and provider keys."""
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        path = home / name.split("_")[1].lower()
-        path.mkdir(parents=True, exist_ok=True)
-        os.environ[name] = str(path)
-    os.environ["HOME"] = str(home)
-    for name in list(os.environ):
-        if name.endswith(("_API_KEY", "_API_TOKEN")) or name.startswith(("OPENCODE_", "AWS_", "AZURE_")):
-            del os.environ[name]
-    logging.disable(logging.CRITICAL)
 
 
 def make_project(root: Path) -> Path:
@@ -81,23 +68,6 @@ def replies(steps: int, tag: str) -> list[Any]:
     from opencode.testing.model_server import Reply, Text
 
     return [Reply([tool_call(i, tag)]) for i in range(steps - 1)] + [Reply([Text("All done: read, listed and wrote.")])]
-
-
-def make_engine(project: Path, server: Any) -> tuple[Any, str]:
-    from opencode.agent.engine import Engine
-    from opencode.config.schema import Config
-    from opencode.provider.registry import Registry
-    from opencode.session.sqlite import SQLiteStore
-
-    entry = {
-        "npm": "@ai-sdk/openai-compatible",
-        "options": {"baseURL": server.base_url("openai-chat"), "apiKey": server.api_key, "maxRetries": 0},
-        "models": {"test-model": {"tool_call": True}},
-    }
-    config = Config.model_validate({"provider": {"mine": entry}})
-    registry = Registry.load(config, environ={}, credentials={})
-    store = SQLiteStore(project / "store.db")
-    return Engine(cwd=project, config=config, registry=registry, store=store), "mine/test-model"
 
 
 class Probe:
@@ -205,7 +175,7 @@ async def bench(steps: int, warmup: int, tmp: Path) -> int:
     project = make_project(tmp / "project")
     server = ScriptedModelServer().start()
     try:
-        engine, model = make_engine(project, server)
+        engine, model = scripted_engine(project, server)
         resolved = engine.resolve_model(model, "build")
         probe = Probe(engine)
         # Warm imports, the tools' first runs and the connection code, on a session of its own.

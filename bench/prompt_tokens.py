@@ -22,28 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from common import isolate
+
 OPENCODE_SYSTEM = 12_125
 OPENCODE_TOOLS = 21_144
 OPENCODE_TOOL_COUNT = 10
 GOAL = OPENCODE_SYSTEM + OPENCODE_TOOLS
-
-
-def isolate(home: Path) -> None:
-    """Keep the bench away from the user's config, skills, credentials and store."""
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        path = home / name.split("_")[1].lower()
-        path.mkdir(parents=True, exist_ok=True)
-        os.environ[name] = str(path)
-    os.environ["HOME"] = str(home)
-    for name in list(os.environ):
-        if name.endswith(("_API_KEY", "_API_TOKEN")) or name.startswith(("OPENCODE_", "AWS_", "AZURE_")):
-            del os.environ[name]
 
 
 def make_project(root: Path) -> Path:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import subprocess
 import sys
@@ -25,22 +24,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from common import isolated_env
+
 GOAL_S, HARD_STOP_S = 0.5, 1.0
 GOAL_MIB, HARD_STOP_MIB = 120.0, 200.0
 ANSWER = "hello from the scripted model"
 
 
 def child_env(tmp: Path, server: Any) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not (k.endswith(("_API_KEY", "_API_TOKEN")) or k.startswith(("OPENCODE_", "AWS_", "AZURE_")))
-    }
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        path = tmp / "home" / name.split("_")[1].lower()
-        path.mkdir(parents=True, exist_ok=True)
-        env[name] = str(path)
-    env["HOME"] = str(tmp / "home")
+    env = isolated_env(tmp / "home")
     env["PYTHONDONTWRITEBYTECODE"] = "0"  # as an installed copy runs: the warm-up run writes the bytecode caches
     provider = {
         "npm": "@ai-sdk/openai-compatible",

@@ -29,7 +29,6 @@ import collections
 import ctypes
 import gc
 import itertools
-import logging
 import os
 import statistics
 import sys
@@ -37,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import isolate, scripted_engine
 
 GROWTH_GOAL_MIB = 20.0
 FD_SLACK = 4
@@ -54,19 +55,6 @@ def _malloc_trim() -> Any:
 
 
 TRIM = _malloc_trim()
-
-
-def isolate(home: Path) -> None:
-    """Keep the bench away from the user's config, credentials, store and provider keys."""
-    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        path = home / name.split("_")[1].lower()
-        path.mkdir(parents=True, exist_ok=True)
-        os.environ[name] = str(path)
-    os.environ["HOME"] = str(home)
-    for name in list(os.environ):
-        if name.endswith(("_API_KEY", "_API_TOKEN")) or name.startswith(("OPENCODE_", "AWS_", "AZURE_")):
-            del os.environ[name]
-    logging.disable(logging.CRITICAL)
 
 
 def rss_mib() -> float:
@@ -119,23 +107,6 @@ def replies(steps: int) -> list[Any]:
     return [*scripted, Reply([Text("Done: echoed, read and wrote.")])]
 
 
-def make_engine(project: Path, server: Any) -> tuple[Any, str]:
-    from opencode.agent.engine import Engine
-    from opencode.config.schema import Config
-    from opencode.provider.registry import Registry
-    from opencode.session.sqlite import SQLiteStore
-
-    entry = {
-        "npm": "@ai-sdk/openai-compatible",
-        "options": {"baseURL": server.base_url("openai-chat"), "apiKey": server.api_key, "maxRetries": 0},
-        "models": {"test-model": {"tool_call": True}},
-    }
-    config = Config.model_validate({"provider": {"mine": entry}})
-    registry = Registry.load(config, environ={}, credentials={})
-    store = SQLiteStore(project / "store.db")
-    return Engine(cwd=project, config=config, registry=registry, store=store), "mine/test-model"
-
-
 class Sampler:
     """Counts finished steps on the bus; samples RSS and Python objects every `every` steps."""
 
@@ -181,7 +152,7 @@ async def soak(steps: int, warmup: int, every: int, tmp: Path) -> int:
     server = ScriptedModelServer().start()
     server.requests = collections.deque(maxlen=4)  # type: ignore[assignment]  # keep the log from growing
     try:
-        engine, model = make_engine(project, server)
+        engine, model = scripted_engine(project, server)
         sampler = Sampler(engine, warmup, every)
         server.push(*replies(steps))
         session = engine.create_session(title="bench soak")

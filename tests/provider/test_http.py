@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import ssl
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import certifi
 import pytest
 
-from opencode.provider.http import make_client, ssl_context
+from opencode.provider.http import is_loopback_http, make_client, ssl_context
 from opencode.testing.model_server import ScriptedModelServer
 
 
@@ -99,3 +100,47 @@ def test_os_trust_store_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     import truststore
 
     assert isinstance(ssl_context(), truststore.SSLContext)
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("location", "https://models.example.test/elsewhere")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def redirecting() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_a_local_http_client_never_leaves_for_https(redirecting: str) -> None:
+    # No trust store is loaded for a plain-http loopback server, so such a client must not
+    # follow it anywhere: the redirect comes back as it is.
+    async with make_client(base_url=redirecting) as client:
+        response = await client.get(redirecting + "/v1/models")
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://models.example.test/elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:11434/v1", True),
+        ("http://localhost:1234", True),
+        ("https://127.0.0.1:8443", False),
+        ("http://192.168.1.5:11434", False),
+        ("https://api.openai.com/v1", False),
+    ],
+)
+def test_only_plain_http_loopback_counts_as_local(url: str, local: bool) -> None:
+    assert is_loopback_http(url) is local

@@ -69,7 +69,7 @@ class Endpoint:
         if self.client is None:
             from opencode.provider.http import make_client
 
-            self.client = make_client(connect_timeout=self.timeouts.connect)
+            self.client = make_client(connect_timeout=self.timeouts.connect, base_url=self.base_url)
         return self.client
 
 
