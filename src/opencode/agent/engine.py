@@ -532,7 +532,7 @@ class Engine:
         processor: Any = None,
     ) -> Any:
         part = call.part
-        if self.tools.get(part.tool) is not None and not self.tool_enabled(session, self.agent(agent), part.tool):
+        if self.tools.has(part.tool) and not self.tool_enabled(session, self.agent(agent), part.tool):
             raise ToolError(
                 f"tool '{part.tool}' is disabled for the {agent} agent (config `tools` or the agent's tool set); "
                 "use the tools you were given"
@@ -722,7 +722,7 @@ class Engine:
             raise ToolError("batch cannot run inside batch; list the calls in one batch")
         offered = [spec.name for spec in self.tool_specs(session, self.agent(agent))]
         if name not in offered:
-            if self.tools.get(name) is None:
+            if not self.tools.has(name):
                 raise ToolError(f"unknown tool '{name}'; available: {', '.join(n for n in offered if n != 'batch')}")
             raise ToolError(f"tool '{name}' is not available to the {agent} agent")
         stand_in = ToolPart(

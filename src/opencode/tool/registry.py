@@ -44,63 +44,50 @@ _EXPECTED = {
 }
 
 
+BUILTIN: dict[str, str] = {
+    "read": "opencode.tool.read:ReadTool",
+    "write": "opencode.tool.write:WriteTool",
+    "edit": "opencode.tool.edit:EditTool",
+    "multiedit": "opencode.tool.multiedit:MultiEditTool",
+    "apply_patch": "opencode.tool.apply_patch:ApplyPatchTool",
+    "bash": "opencode.tool.bash:BashTool",
+    "glob": "opencode.tool.glob:GlobTool",
+    "grep": "opencode.tool.grep:GrepTool",
+    "list": "opencode.tool.ls:ListTool",
+    "rm": "opencode.tool.rm:RmTool",
+    "explore": "opencode.tool.explore:ExploreTool",
+    "skill": "opencode.tool.skill:SkillTool",
+    "task": "opencode.tool.task:TaskTool",
+    "todowrite": "opencode.tool.todo:TodoWriteTool",
+    "todoread": "opencode.tool.todo:TodoReadTool",
+    "question": "opencode.tool.question:QuestionTool",
+    "plan_enter": "opencode.tool.plan:PlanEnterTool",
+    "plan_exit": "opencode.tool.plan:PlanExitTool",
+    "batch": "opencode.tool.batch:BatchTool",
+    "webfetch": "opencode.tool.webfetch:WebFetchTool",
+    "websearch": "opencode.tool.websearch:WebSearchTool",
+    "youtube": "opencode.tool.youtube:YouTubeTool",
+}
+"""The built-in tools in the order the model is shown them: name -> "module:class", imported on first use."""
+
+
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
-        self._tools: dict[str, Tool[Any]] = {}
+        self._tools: dict[str, Tool[Any] | None] = {}
+        """None: a built-in not imported yet (`BUILTIN` says where it is)."""
         self._specs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._cached_builtins = False
         for tool in tools:
             self.add(tool)
 
     @classmethod
     def builtin(cls) -> ToolRegistry:
-        """The built-in tools: read, write, edit, bash, glob, grep, list, task (subagents) and the web tools."""
-        from opencode.tool.apply_patch import ApplyPatchTool
-        from opencode.tool.bash import BashTool
-        from opencode.tool.batch import BatchTool
-        from opencode.tool.edit import EditTool
-        from opencode.tool.explore import ExploreTool
-        from opencode.tool.glob import GlobTool
-        from opencode.tool.grep import GrepTool
-        from opencode.tool.ls import ListTool
-        from opencode.tool.multiedit import MultiEditTool
-        from opencode.tool.plan import PlanEnterTool, PlanExitTool
-        from opencode.tool.question import QuestionTool
-        from opencode.tool.read import ReadTool
-        from opencode.tool.rm import RmTool
-        from opencode.tool.skill import SkillTool
-        from opencode.tool.task import TaskTool
-        from opencode.tool.todo import TodoReadTool, TodoWriteTool
-        from opencode.tool.webfetch import WebFetchTool
-        from opencode.tool.websearch import WebSearchTool
-        from opencode.tool.write import WriteTool
-        from opencode.tool.youtube import YouTubeTool
-
-        return cls(
-            [
-                ReadTool(),
-                WriteTool(),
-                EditTool(),
-                MultiEditTool(),
-                ApplyPatchTool(),
-                BashTool(),
-                GlobTool(),
-                GrepTool(),
-                ListTool(),
-                RmTool(),
-                ExploreTool(),
-                SkillTool(),
-                TaskTool(),
-                TodoWriteTool(),
-                TodoReadTool(),
-                QuestionTool(),
-                PlanEnterTool(),
-                PlanExitTool(),
-                BatchTool(),
-                WebFetchTool(),
-                WebSearchTool(),
-                YouTubeTool(),
-            ]
-        )
+        """The built-in tools; each module is imported when the tool is first called, and what the
+        model is told about them comes from `spec_cache` while nothing they are made of changed."""
+        registry = cls()
+        registry._tools = dict.fromkeys(BUILTIN)
+        registry._cached_builtins = True
+        return registry
 
     def add(self, tool: Tool[Any]) -> None:
         """Register `tool`, replacing any tool of the same name (a plugin may override a built-in)."""
@@ -108,7 +95,16 @@ class ToolRegistry:
         self._specs.pop(tool.name, None)
 
     def get(self, name: str) -> Tool[Any] | None:
-        return self._tools.get(name)
+        tool = self._tools.get(name)
+        if tool is None and name in self._tools:
+            from importlib import import_module
+
+            module, _, attr = BUILTIN[name].partition(":")
+            tool = self._tools[name] = getattr(import_module(module), attr)()
+        return tool
+
+    def has(self, name: str) -> bool:
+        return name in self._tools
 
     def names(self) -> list[str]:
         return list(self._tools)
@@ -119,21 +115,46 @@ class ToolRegistry:
         Descriptions and schemas are built once per tool (they are asked for at every step);
         each call returns new ToolSpec values, so a caller may change a description freely.
         The schema dicts are shared: treat them as read-only."""
+        if self._cached_builtins:
+            self._load_builtin_specs()
         specs = []
-        for tool in self._tools.values():
-            if allowed is not None and not allowed(tool.name):
+        for name in self._tools:
+            if allowed is not None and not allowed(name):
                 continue
-            cached = self._specs.get(tool.name)
+            cached = self._specs.get(name)
             if cached is None:
-                cached = self._specs[tool.name] = (tool.description, tool.schema())
-            specs.append(ToolSpec(name=tool.name, description=cached[0], parameters=cached[1]))
+                cached = self._specs[name] = self._build_spec(name)
+            specs.append(ToolSpec(name=name, description=cached[0], parameters=cached[1]))
         return specs
+
+    def _build_spec(self, name: str) -> tuple[str, dict[str, Any]]:
+        tool = self.get(name)
+        assert tool is not None
+        return tool.description, tool.schema()
+
+    def _load_builtin_specs(self) -> None:
+        """Fill in the built-ins' specs from the disk cache, or build them all and save them."""
+        from opencode.tool import spec_cache
+
+        self._cached_builtins = False
+        builtins = [name for name in BUILTIN if self._tools.get(name, False) is None]  # not replaced by a plugin
+        key = spec_cache.fingerprint()
+        saved = spec_cache.load(key)
+        if saved is not None and all(name in saved for name in builtins):
+            for name in builtins:
+                self._specs.setdefault(name, saved[name])
+            return
+        built = {name: self._specs.get(name) or self._build_spec(name) for name in builtins}
+        for name, spec in built.items():
+            self._specs.setdefault(name, spec)
+        if len(built) == len(BUILTIN):  # with a built-in replaced, the cache would not say what ours are
+            spec_cache.save(key, built)
 
     async def execute(
         self, name: str, arguments: dict[str, Any] | None, ctx: ToolContext, *, parse_error: str | None = None
     ) -> ToolResult:
         """Validate the arguments, run the tool, cap its output; see the module docstring for errors."""
-        tool = self._tools.get(name)
+        tool = self.get(name)
         if tool is None:
             raise ToolError(f"unknown tool '{name}'; available: {', '.join(self.names())}")
         if parse_error is not None:
