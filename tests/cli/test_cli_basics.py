@@ -34,12 +34,28 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
         "import contextlib, io, sys\nfrom opencode.cli.main import main\n"
         "try:\n    with contextlib.redirect_stdout(io.StringIO()):\n"
         f"        main({argv!r})\nexcept SystemExit:\n    pass\n"
-        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in " + repr(HEAVY) + ")))"
+        "print(','.join(sorted(m for m, mod in sys.modules.items() if mod is not None and m.split('.')[0] in "
+        + repr(HEAVY)
+        + ")))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     loaded = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert loaded == "", f"--help imported {loaded}"
+
+
+def test_the_run_path_leaves_out_what_it_does_not_use() -> None:
+    # The engine with its tools, and httpx: no YAML (only agent files with front matter need it),
+    # no httpx command-line client (click, pygments), and no tool module until a tool is called.
+    code = (
+        "import sys\nfrom opencode.agent.engine import Engine\nimport httpx, opencode.agent.agents\n"
+        "from opencode.tool.registry import ToolRegistry\nToolRegistry.builtin()\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('yaml', 'click', 'pygments')"
+        " or m in ('opencode.tool.edit', 'opencode.tool.webfetch'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
