@@ -27,8 +27,14 @@ def ascending(prefix: Prefix) -> str:
             _last, _counter = now, 0
         _counter += 1
         value = now * 0x1000 + _counter
-    random = "".join(secrets.choice(_ALPHABET) for _ in range(14))
-    return f"{prefix}_{value & 0xFFFFFFFFFFFF:012x}{random}"
+    # One read of the OS's randomness per id (secrets.choice per character costs a syscall each):
+    # 88 random bits, of which 14 base-62 digits use about 83.
+    number = int.from_bytes(secrets.token_bytes(11), "big")
+    digits = []
+    for _ in range(14):
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return f"{prefix}_{value & 0xFFFFFFFFFFFF:012x}{''.join(digits)}"
 
 
 def timestamp(identifier: str) -> int:

@@ -167,6 +167,7 @@ class Engine:
 
             self.snapshots = Snapshots(self.root)
         self.sessions: dict[str, SessionState] = {}
+        self._rulesets: dict[str, tuple[Any, Any, Ruleset]] = {}
         self.background: set[asyncio.Task[Any]] = set()
 
     # --- sessions -------------------------------------------------------------------------
@@ -245,9 +246,17 @@ class Engine:
         return found
 
     def ruleset(self, agent: str) -> Ruleset:
+        """The agent's permission rules; parsed once while the config and the agent are the same objects
+        (asked for several times a step)."""
         from opencode.permission.rules import Ruleset
 
-        return Ruleset.from_config(self.config.permission, self.agent(agent).permission, agent=agent)
+        found = self.agent(agent)
+        cached = self._rulesets.get(agent)
+        if cached is not None and cached[0] is self.config.permission and cached[1] is found.permission:
+            return cached[2]
+        ruleset = Ruleset.from_config(self.config.permission, found.permission, agent=agent)
+        self._rulesets[agent] = (self.config.permission, found.permission, ruleset)
+        return ruleset
 
     def resolve_model(self, model: str | None, agent: str) -> ResolvedModel:
         ref = model or self.agent(agent).model or self.config.model or self.registry.default_model()
