@@ -1,3 +1,3 @@
-from opencode.cli.main import main
+from opencode.cli.main import entry
 
-raise SystemExit(main())
+entry()

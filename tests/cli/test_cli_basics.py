@@ -163,3 +163,16 @@ def test_default_command_shows_the_guide_when_nothing_is_connected(tmp_path: Pat
     assert "OpenCode needs a model provider" in result.stdout
     assert "opencode auth login anthropic" in result.stdout
     assert "ANTHROPIC_API_KEY" in result.stdout
+
+
+def test_the_command_exits_with_the_verb_s_code_and_all_its_output(capsys: pytest.CaptureFixture[str]) -> None:
+    # `entry` leaves without Python's teardown: the code and every byte written must survive it.
+    listed = run_cli("models", "--verbose")
+    assert listed.returncode == 0, listed.stderr
+    assert main(["models", "--verbose"]) == 0
+    assert listed.stdout == capsys.readouterr().out
+    assert len(listed.stdout) > 8192  # more than one buffer's worth
+    bad = run_cli("run", "--format", "yaml", "hi")
+    assert bad.returncode == 2
+    assert "--format" in bad.stderr and "Traceback" not in bad.stderr
+    assert run_cli("--version").stdout.strip().endswith(__version__)
