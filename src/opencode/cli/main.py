@@ -234,9 +234,9 @@ def entry() -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (`opencode run ... | head`): nothing left to say
             pass
-    import logging
-
-    logging.shutdown()
+    logging = sys.modules.get("logging")  # not imported on the --help path: no import just to shut it down
+    if logging is not None:
+        logging.shutdown()
     os._exit(code)
 
 
