@@ -63,6 +63,28 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, TextForm]:
         raise ToolError(f"{path} is not UTF-8 (or UTF-16 with a byte order mark) text, so it cannot be edited safely.")
 
 
+async def read_for_edit(ctx: ToolContext, path: Path) -> tuple[bool, str, TextForm]:
+    """Whether `path` exists, its text and its form; refused if it changed since the model read it."""
+    try:
+        raw = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        return False, "", TextForm()
+    check_fresh(ctx, path, raw)
+    text, form = decode_text(raw, path)
+    return True, text, form
+
+
+async def save_edit(ctx: ToolContext, path: Path, title: str, before: str, after: str, form: TextForm) -> str:
+    """Ask the `edit` permission with the diff, write `after` in the file's own form (atomically) and
+    record it as read; returns the diff. Call it holding `path_lock(path)`."""
+    diff = unified_diff(before, after, title)
+    await ctx.ask(PermissionRequest("edit", [title], f"Edit {title}", {"filePath": str(path), "diff": diff}, ["*"]))
+    data = form.encode(after)
+    await asyncio.to_thread(write_atomic, path, data)
+    ctx.file_times.record(path, data)
+    return diff
+
+
 class EditTool(Tool[EditParams]):
     name = "edit"
     params = EditParams
@@ -78,13 +100,8 @@ class EditTool(Tool[EditParams]):
 
         applied: Applied | None = None
         async with path_lock(path):
-            existed = path.exists()
-            text, form = "", TextForm()
-            if existed:
-                raw = await asyncio.to_thread(path.read_bytes)
-                check_fresh(ctx, path, raw)
-                text, form = decode_text(raw, path)
-            elif params.oldString:
+            existed, text, form = await read_for_edit(ctx, path)
+            if not existed and params.oldString:
                 raise ToolError(
                     f"File not found: {path}. To create a file, use the write tool (or edit with an empty oldString)."
                 )
@@ -102,13 +119,7 @@ class EditTool(Tool[EditParams]):
                     raise ToolError(f"Could not edit {path}: {exc}")
                 updated = applied.text
 
-            diff = unified_diff(text, updated, title)
-            await ctx.ask(
-                PermissionRequest("edit", [title], f"Edit {title}", {"filePath": str(path), "diff": diff}, ["*"])
-            )
-            data = form.encode(updated)
-            await asyncio.to_thread(write_atomic, path, data)
-            ctx.file_times.record(path, data)
+            diff = await save_edit(ctx, path, title, text, updated, form)
 
         additions, deletions = diff_stats(diff)
         metadata = {

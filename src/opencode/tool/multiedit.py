@@ -9,16 +9,15 @@ When the file does not exist, the first edit may create it with an empty oldStri
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from opencode.tool.edit import TextForm, decode_text, shown
+from opencode.tool.edit import read_for_edit, save_edit, shown
 from opencode.tool.matching import Applied, EditError, apply_edit
 from opencode.tool.read import relative
-from opencode.tool.tool import PermissionRequest, Tool, ToolContext, ToolError, ToolResult
-from opencode.tool.write import check_fresh, diff_stats, path_lock, unified_diff, write_atomic
+from opencode.tool.tool import Tool, ToolContext, ToolError, ToolResult
+from opencode.tool.write import diff_stats, path_lock
 
 
 class EditItem(BaseModel):
@@ -58,13 +57,8 @@ class MultiEditTool(Tool[MultiEditParams]):
                 raise ToolError(f"edits[{index}]: oldString and newString are identical; nothing was changed.")
 
         async with path_lock(path):
-            existed = path.exists()
-            text, form = "", TextForm()
-            if existed:
-                raw = await asyncio.to_thread(path.read_bytes)
-                check_fresh(ctx, path, raw)
-                text, form = decode_text(raw, path)
-            elif params.edits[0].oldString:
+            existed, text, form = await read_for_edit(ctx, path)
+            if not existed and params.edits[0].oldString:
                 raise ToolError(
                     f"File not found: {path}. To create it, give the first edit an empty oldString, or use write."
                 )
@@ -88,13 +82,7 @@ class MultiEditTool(Tool[MultiEditParams]):
                 updated = applied.text
                 results.append(applied)
 
-            diff = unified_diff(text, updated, title)
-            await ctx.ask(
-                PermissionRequest("edit", [title], f"Edit {title}", {"filePath": str(path), "diff": diff}, ["*"])
-            )
-            data = form.encode(updated)
-            await asyncio.to_thread(write_atomic, path, data)
-            ctx.file_times.record(path, data)
+            diff = await save_edit(ctx, path, title, text, updated, form)
 
         additions, deletions = diff_stats(diff)
         per_edit: list[dict[str, Any]] = [
