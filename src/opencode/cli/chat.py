@@ -1,6 +1,7 @@
-"""`opencode [project]`: the main job. Until the terminal UI lands, a line-mode chat on the engine.
+"""`opencode [project]`: the main job: the terminal UI, or a line-mode chat on the engine.
 
-With no provider connected it prints the one-screen guide. Otherwise it starts a session and
+With no provider connected it prints the one-screen guide. With stdin and stdout on a terminal
+and no `--prompt`, it starts the terminal UI (`opencode.tui`). Otherwise it starts a session and
 reads a message per line (or `--prompt`, or the whole of stdin when piped), running the agent
 on each and streaming the reply. `/exit` or Ctrl-D ends it; Ctrl-C stops the current turn.
 """
@@ -11,9 +12,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opencode import aio
 from opencode.cli.runtime import CliError
+
+if TYPE_CHECKING:
+    from opencode.agent.engine import Engine
 
 
 def main(args: argparse.Namespace) -> int:
@@ -33,9 +38,12 @@ def main(args: argparse.Namespace) -> int:
         if not ctx.registry.connected():
             sys.stdout.write(guide_text(ctx.registry))
             return 0
-    engine = make_engine(ctx, interactive=sys.stdin.isatty())
+    tui = sys.stdin.isatty() and sys.stdout.isatty() and not args.prompt
+    engine = make_engine(ctx, interactive=sys.stdin.isatty() and not tui)
     agent = pick_agent(engine, args.agent)
     model = engine.resolve_model(args.model, agent)
+    if tui:
+        return _run_tui(engine, args.model, agent if args.agent else None)
     session = engine.create_session()
     printer = Printer(sys.stdout, sys.stderr, fmt="default", thinking=False, session_id=session.id)
     engine.bus.on(printer.handle)
@@ -72,5 +80,18 @@ def main(args: argparse.Namespace) -> int:
             printer.end()
             if result.message.error is not None:
                 sys.stderr.write(f"error: {result.message.error.message}\n")
+    finally:
+        engine.store.close()
+
+
+def _run_tui(engine: Engine, model: str | None, agent: str | None) -> int:
+    """The terminal UI on this engine: its dialogs answer permission asks and questions."""
+    from opencode.tui import run_tui
+    from opencode.tui.client import EngineClient
+
+    engine.permissions.interactive = True
+    engine.questions.interactive = True
+    try:
+        return run_tui(EngineClient(engine, model=model, agent=agent))
     finally:
         engine.store.close()
