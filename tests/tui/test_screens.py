@@ -18,6 +18,8 @@ from typing import Any
 from rich.console import Console
 
 from opencode.bus import BusEvent, PermissionAsked, QuestionAsked, QuestionInfo, QuestionOption, ToolRef
+from opencode.config.schema import Config
+from opencode.provider.catalog import ModelInfo
 from opencode.session.model import (
     AssistantMessage,
     AssistantPath,
@@ -26,6 +28,7 @@ from opencode.session.model import (
     ReasoningPart,
     Session,
     TextPart,
+    Todo,
     Tokens,
     ToolPart,
     ToolStateCompleted,
@@ -167,6 +170,21 @@ class StaticClient:
 
     async def close(self) -> None:
         return None
+
+    def get_config(self) -> Config:
+        return Config()
+
+    def model_info(self, session_id: str | None = None) -> ModelInfo | None:
+        return None
+
+    def todos(self, session_id: str) -> list[Todo]:
+        return [Todo(id="1", content="make greet friendlier", status="completed")]
+
+    def modified_files(self, session_id: str) -> list[str]:
+        return ["app.py"]
+
+    async def file_diff(self, session_id: str, file: str) -> str:
+        return DIFF
 
 
 def screen_text(app: Any) -> str:

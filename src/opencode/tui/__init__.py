@@ -8,9 +8,17 @@ Modules:
     app.py       `OpencodeApp`: chat view, prompt box, status line, slash commands, dialogs queue
     widgets.py   the chat's widgets (messages, streamed markdown, reasoning, tool blocks, prompt box)
     dialogs.py   modal permission and question dialogs
+    sidepanel.py the side panel (title, context, cost, todos, changed files and their diffs)
+    themes.py    the colour themes, the /themes picker, the `tui` settings
+    keybinds.py  config `keybinds` (opencode's names, the leader key) and what each one does
+    completion.py  `@file` / `/command` tokens, fuzzy ranking, `@path` mentions, paste chips (no Textual)
+    prompt.py    the prompt box (dropdown, chips, $EDITOR); `!command`, custom commands, /compact /export
+    history.py   the windowed history (newest messages mounted, older on scrolling up), task blocks
+                 that open a sub-agent's session, and the way back (Esc)
+    diffview.py  diffs side by side when the block is wide, unified otherwise
     app.tcss     the app's layout
 
-Textual is imported only by `app`, `widgets` and `dialogs`, and those only when the TUI starts.
+Textual is imported only by the modules of the app itself (not `client`), and those only when the TUI starts.
 """
 
 from __future__ import annotations
@@ -23,6 +31,14 @@ if TYPE_CHECKING:
 
 def run_tui(client: Client, *, session_id: str | None = None) -> int:
     """Run the app until the user quits; returns the exit code."""
-    from opencode.tui.app import OpencodeApp
+    import sys
 
-    return OpencodeApp(client, session_id=session_id).run() or 0
+    from opencode.tui.app import OpencodeApp
+    from opencode.tui.keybinds import KeybindError
+
+    try:
+        app = OpencodeApp(client, session_id=session_id)
+    except KeybindError as exc:  # a bad key string in config: said before the screen is taken over
+        sys.stderr.write(f"opencode: {exc}\n")
+        return 1
+    return app.run() or 0

@@ -18,8 +18,14 @@ from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 
+from opencode.tui import prompt as prompt_box
 from opencode.tui.client import ClientError
+from opencode.tui.completion import Completer, shown_text
 from opencode.tui.dialogs import PermissionDialog, QuestionDialog
+from opencode.tui.history import History, TaskBlock
+from opencode.tui.keybinds import Keymap, handle_key
+from opencode.tui.sidepanel import SidePanel
+from opencode.tui.themes import apply_tui_config, open_theme_picker
 from opencode.tui.widgets import (
     AssistantMessageView,
     ChatView,
@@ -30,6 +36,7 @@ from opencode.tui.widgets import (
 )
 
 if TYPE_CHECKING:
+    from textual import events
     from textual.app import ComposeResult
 
     from opencode.bus import BusEvent, PermissionAsked, QuestionAsked
@@ -43,6 +50,11 @@ COMMANDS = {
     "/new": "start a new session",
     "/undo": "undo the last message and its file changes",
     "/redo": "bring back what /undo took away",
+    "/sessions": "switch, rename (r) or delete (d) sessions",
+    "/models": "pick the model for the next prompts",
+    "/agents": "pick the agent for the next prompt (Tab cycles them)",
+    "/themes": "pick a colour theme",
+    **prompt_box.COMMANDS,  # /editor /compact /export /init (prompt.py)
     "/help": "show commands and keys",
     "/exit": "quit (also /quit, Ctrl+C)",
 }
@@ -51,6 +63,9 @@ KEYS = {
     "Shift+Enter, Ctrl+J": "new line",
     "Up / Down": "earlier / later messages you sent",
     "Esc": "interrupt the running step",
+    "Tab / Shift+Tab": "next / previous agent",
+    "@file, /command": "complete (Tab or Enter takes the entry); @path attaches the file",
+    "!command": "run a shell command; its output goes into the conversation",
     "Ctrl+C": "quit",
 }
 
@@ -76,19 +91,33 @@ class OpencodeApp(App[int]):
         self._retry: Notice | None = None
         self._busy = False
         self._flush_lock = asyncio.Lock()
+        self.history = History(self)  # the windowed chat history and the sub-agent sessions above it
+        self._last_flush = 0.0
+        self.keymap = Keymap.from_config(client.get_config().keybinds, COMMANDS)  # KeybindError before start
 
     def compose(self) -> ComposeResult:
         yield ChatView(id="chat")
-        yield PromptInput(id="prompt")
+        yield prompt_box.Prompt(Completer(self.client, COMMANDS), id="prompt")  # @file and /command completion
         yield StatusLine(id="status")
+        yield SidePanel(id="sidepanel")
 
     async def on_mount(self) -> None:
         self._unsubscribe = self.client.subscribe(self._on_event)
         if not self.session_id:
             self.session_id = self.client.create_session().id
+        warnings = [*apply_tui_config(self, self.client.get_config()), *self.keymap.warnings]
         await self.load_history()
         self.refresh_status()
         self.query_one(PromptInput).focus()
+        for warning in warnings:
+            await self.notice(warning, error=True)
+
+    async def on_event(self, event: events.Event) -> None:
+        if not await handle_key(self, event):  # keybinds from config (keybinds.py) see keys first
+            await super().on_event(event)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(SidePanel).fit(event.size.width)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -106,11 +135,14 @@ class OpencodeApp(App[int]):
         self._queue.append(event)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.set_timer(FLUSH_INTERVAL, self.flush)
+            # After a quiet spell the first event shows at once; the ones after it wait out the interval.
+            wait = self._last_flush + FLUSH_INTERVAL - time.monotonic()
+            self.set_timer(max(wait, 0.001), self.flush)
 
     async def flush(self) -> None:
         async with self._flush_lock:  # one flush at a time: a mount awaited in one must not race the next
             self._flush_scheduled = False
+            self._last_flush = time.monotonic()
             events, self._queue = self._queue, []
             await self._apply(events)
 
@@ -150,6 +182,7 @@ class OpencodeApp(App[int]):
                 self._asks.append(event)
             elif isinstance(event, PermissionReplied | QuestionReplied | QuestionRejected):
                 self.withdraw(event.requestID)
+        self.query_one(SidePanel).apply(self.client, self.session_id, events)
         if status_changed:
             self.refresh_status()
         self.show_next_ask()
@@ -162,15 +195,11 @@ class OpencodeApp(App[int]):
     # --- the history -------------------------------------------------------------------------
 
     async def load_history(self) -> None:
-        """Rebuild the chat view from the stored messages (on start, /new, /undo, /redo)."""
+        """Rebuild the chat view from the stored messages (on start, /new, /undo, /redo): the newest
+        ones are mounted, older ones as the user scrolls up (history.py)."""
         async with self._flush_lock:
-            chat = self.chat
-            await chat.remove_children()
-            self.views.clear()
-            self._retry = None
-            for item in self.client.messages(self.session_id):
-                await self.show_stored(item)
-            chat.scroll_end(animate=False, immediate=False)
+            await self.history.load(self.client.messages(self.session_id))
+        self.query_one(SidePanel).reload(self.client, self.session_id)
 
     async def show_stored(self, item: MessageWithParts) -> None:
         await self.show_message(item.info)
@@ -207,7 +236,7 @@ class OpencodeApp(App[int]):
                 await self._clear_retry()
         elif isinstance(view, UserMessageView) and isinstance(part, TextPart) and not part.synthetic:
             view.text = part.text
-            view.update(Text(part.text))
+            view.update(Text(shown_text(part.text, self.client.directory)))  # attached files folded to a line
 
     async def show_retry(self, event: Any) -> None:
         status = event.status
@@ -302,6 +331,8 @@ class OpencodeApp(App[int]):
 
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         text = message.text.strip()
+        if await prompt_box.submitted(self, message.text):  # !command, /custom-command arguments
+            return
         if text.startswith("/") and " " not in text:
             await self.run_command(text)
             return
@@ -310,11 +341,12 @@ class OpencodeApp(App[int]):
             return
         self._busy = True
         self.refresh_status()
-        self.run_worker(self.send(message.text), group="prompt", name="prompt")
+        options = prompt_box.send_options(message.text)  # the @path mentions, attached
+        self.run_worker(self.send(message.text, **options), group="prompt", name="prompt")
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, **options: Any) -> None:
         try:
-            await self.client.prompt(self.session_id, text)
+            await self.client.prompt(self.session_id, text, **options)
         except ClientError as exc:
             await self.notice(str(exc), error=True)
         except Exception as exc:  # a model that cannot be resolved, a broken config: shown, not fatal
@@ -326,7 +358,17 @@ class OpencodeApp(App[int]):
     def on_prompt_input_interrupt(self, message: PromptInput.Interrupt) -> None:
         self.action_interrupt()
 
+    def on_prompt_input_cycle_agent(self, message: PromptInput.CycleAgent) -> None:
+        from opencode.tui.pickers import cycle_agent
+
+        cycle_agent(self, message.step)
+
+    async def on_task_block_open(self, message: TaskBlock.Open) -> None:
+        await self.history.open_task(message.part)
+
     def action_interrupt(self) -> None:
+        if self.history.leave():  # a sub-agent's session is shown: Esc goes back to its parent
+            return
         if self.client.abort(self.session_id):
             self.notify("interrupted", timeout=2)
 
@@ -337,6 +379,7 @@ class OpencodeApp(App[int]):
         elif name == "/help":
             lines = [f"{cmd:<8} {what}" for cmd, what in COMMANDS.items()]
             lines += ["", *(f"{key:<20} {what}" for key, what in KEYS.items())]
+            lines += ["", *self.keymap.help_lines()]  # config `keybinds` (opencode's names)
             await self.notice("\n".join(lines))
         elif name == "/new":
             if self.client.busy(self.session_id):
@@ -347,6 +390,14 @@ class OpencodeApp(App[int]):
             self.refresh_status()
         elif name in ("/undo", "/redo"):
             self.run_worker(self.undo_redo(name), group="revert", name=name, exclusive=True)
+        elif name in ("/sessions", "/models", "/agents"):
+            from opencode.tui.pickers import open_picker
+
+            await open_picker(self, name)
+        elif name == "/themes":
+            open_theme_picker(self)
+        elif name in prompt_box.COMMANDS:
+            await prompt_box.run_command(self, name)
         else:
             await self.notice(f"unknown command {name}: /help lists the commands", error=True)
 

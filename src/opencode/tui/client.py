@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from opencode.agent.engine import Engine
     from opencode.bus import BusEvent
-    from opencode.session.model import MessageWithParts, Session
+    from opencode.config.schema import Config
+    from opencode.provider.catalog import ModelInfo
+    from opencode.session.model import MessageWithParts, Session, Todo
+    from opencode.tool.tool import Attachment
 
 PermissionReply = Literal["once", "always", "reject"]
 
@@ -73,8 +79,14 @@ class Client(Protocol):
 
     def busy(self, session_id: str) -> bool: ...
 
-    async def prompt(self, session_id: str, text: str) -> None:
-        """One turn; returns when it ends, fails (the error is on the message) or is aborted."""
+    async def prompt(
+        self, session_id: str, text: str, *, files: list[str] | None = None, command: str | None = None
+    ) -> None:
+        """One turn; returns when it ends, fails (the error is on the message) or is aborted.
+
+        `files`: paths (relative to `directory`) attached as `opencode run -f` attaches them; those
+        that are not files are skipped (an `@name` in prose). `command`: run the custom command of
+        that name with `text` as its arguments (its template expanded; its agent and model apply)."""
         ...
 
     def abort(self, session_id: str) -> bool:
@@ -97,6 +109,90 @@ class Client(Protocol):
 
     async def close(self) -> None: ...
 
+    # --- pickers (/sessions, /models, /agents, Tab) ---
+
+    def rename_session(self, session_id: str, title: str) -> Session:
+        """Give the session a new title (stored, and published as session.updated)."""
+        ...
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete the session, its messages and its subagent sessions; refused while a turn runs in it."""
+        ...
+
+    def models(self) -> list[ModelChoice]:
+        """The models of the connected providers, with context window and prices."""
+        ...
+
+    def recent_models(self, limit: int = 10) -> list[str]:
+        """`provider/model` refs used in stored sessions, most recently used first."""
+        ...
+
+    def set_model(self, ref: str) -> None:
+        """Use `provider/model` for the next prompts; ClientError when it cannot be used."""
+        ...
+
+    def agents(self) -> list[AgentChoice]:
+        """The primary agents the user can talk to, in the order Tab cycles them."""
+        ...
+
+    def set_agent(self, session_id: str, name: str) -> None:
+        """Run the session's next prompt as `name` (a primary agent); ClientError when there is none by that name."""
+        ...
+
+    # --- the prompt box: @files, /commands, !shell, /compact, /export ---
+
+    async def project_files(self, *, refresh: bool = False) -> list[str]:
+        """The project's files relative to `directory`, as ripgrep lists them (ignore files honoured,
+        hidden files in, `.git` out), sorted; listed once and cached until `refresh`."""
+        ...
+
+    def commands(self) -> list[CommandInfo]:
+        """The commands `/name` runs through `prompt(command=name)`: built-in `init` and the user's own."""
+        ...
+
+    async def shell(self, session_id: str, command: str) -> str:
+        """Run `command` in the project directory (bash, timed out, output capped) and add a user
+        message saying what ran and what it printed, for the model to see on the next turn; returns that text."""
+        ...
+
+    async def compact(self, session_id: str) -> None:
+        """Summarise the conversation so far (the engine's compaction); ClientError when it fails."""
+        ...
+
+    def export_session(self, session_id: str) -> dict[str, object]:
+        """The session with every message and part, as `opencode export` writes it (JSON-ready)."""
+        ...
+
+    # --- the side panel, themes and keybinds ---
+
+    def get_config(self) -> Config:
+        """The merged configuration (the TUI reads `theme`, `keybinds` and `tui` from it)."""
+        ...
+
+    def model_info(self, session_id: str | None = None) -> ModelInfo | None:
+        """The catalog's facts (context window, prices) on the model the next prompt uses; None when unresolved."""
+        ...
+
+    def todos(self, session_id: str) -> list[Todo]:
+        """The session's todo list, as the `todowrite` tool left it."""
+        ...
+
+    def modified_files(self, session_id: str) -> list[str]:
+        """Files the session's visible steps changed (any tool, bash included), relative to `directory`,
+        in the order they were first changed."""
+        ...
+
+    async def file_diff(self, session_id: str, file: str) -> str:
+        """Unified diff of `file` from before the session first changed it to after its last step;
+        ClientError when snapshots are off or gone."""
+        ...
+
+    # --- sub-agent sessions ---
+
+    def child_sessions(self, session_id: str) -> list[Session]:
+        """The sessions sub-agents ran in for `session_id` (its `task` calls), newest first."""
+        ...
+
 
 class EngineClient:
     """`Client` over an `Engine` in this process (built with `interactive=True`, so asks wait for replies)."""
@@ -107,6 +203,10 @@ class EngineClient:
         self.agent = agent
         self._runs: dict[str, asyncio.Task[object]] = {}
         self._aborts: dict[str, asyncio.Event] = {}
+        self._picked: dict[str, str] = {}
+        """Session -> the agent picked for its next prompt (`set_agent`); dropped once a prompt ran as it."""
+        self._files: list[str] | None = None
+        """The project's file list for `@` completion (`project_files`), once listed."""
 
     @property
     def directory(self) -> str:
@@ -130,6 +230,9 @@ class EngineClient:
         return visible_messages(self.engine.store, self.engine.store.get_session(session_id))
 
     def agent_name(self, session_id: str | None = None) -> str:
+        picked = self._picked.get(session_id) if session_id else None
+        if picked:
+            return picked
         if self.agent:
             return self.agent
         current = self.engine.current_agent(session_id) if session_id else None
@@ -156,12 +259,14 @@ class EngineClient:
         run = self._runs.get(session_id)
         return run is not None and not run.done()
 
-    async def prompt(self, session_id: str, text: str) -> None:
+    async def prompt(
+        self, session_id: str, text: str, *, files: list[str] | None = None, command: str | None = None
+    ) -> None:
         if self.busy(session_id):
             raise ClientError("a turn is already running in this session: wait, or press Esc to stop it")
         abort = asyncio.Event()
         agent = self.agent_name(session_id)
-        run = asyncio.ensure_future(self.engine.prompt(session_id, text, model=self.model, agent=agent, abort=abort))
+        run = asyncio.ensure_future(self._turn(session_id, text, agent, abort, files=files or [], command=command))
         self._runs[session_id] = run
         self._aborts[session_id] = abort
         try:
@@ -179,6 +284,7 @@ class EngineClient:
             if self._runs.get(session_id) is run:
                 del self._runs[session_id]
                 del self._aborts[session_id]
+            self._prompted_as(session_id, agent, run)
 
     def abort(self, session_id: str) -> bool:
         run = self._runs.get(session_id)
@@ -235,3 +341,353 @@ class EngineClient:
         if runs:
             await asyncio.wait(runs, timeout=3)
         await self.engine.drain()
+
+    # --- pickers (/sessions, /models, /agents, Tab) ---
+
+    def rename_session(self, session_id: str, title: str) -> Session:
+        from opencode.session.store import NotFound
+
+        title = " ".join(title.split())
+        if not title:
+            raise ClientError("a session title cannot be empty")
+        try:
+            session = self.engine.store.get_session(session_id)
+        except NotFound:
+            raise ClientError(f"no session {session_id} (deleted elsewhere?)") from None
+        session.title = title
+        self.engine.touch(session)
+        return session
+
+    def delete_session(self, session_id: str) -> None:
+        from opencode.bus import SessionDeleted
+        from opencode.session.store import NotFound
+
+        if self.busy(session_id):
+            raise ClientError("a turn is running in that session: press Esc to stop it before deleting it")
+        try:
+            session = self.engine.store.get_session(session_id)
+            self.engine.store.delete_session(session_id)
+        except NotFound:
+            raise ClientError(f"no session {session_id} (deleted elsewhere?)") from None
+        self.engine.sessions.pop(session_id, None)
+        self._picked.pop(session_id, None)
+        self.engine.bus.publish(SessionDeleted(info=session))
+
+    def models(self) -> list[ModelChoice]:
+        choices: list[ModelChoice] = []
+        for provider in self.engine.registry.connected():
+            for info in provider.models.values():
+                choices.append(
+                    ModelChoice(
+                        ref=f"{provider.id}/{info.id}",
+                        provider=provider.id,
+                        provider_name=provider.name,
+                        name=info.name,
+                        context=info.context,
+                        input_price=info.cost.input,
+                        output_price=info.cost.output,
+                    )
+                )
+        return choices
+
+    def recent_models(self, limit: int = 10) -> list[str]:
+        last_used: dict[str, int] = {}
+        rows = getattr(self.engine.store, "usage_rows", None)
+        if rows is not None:  # the SQLite store: one light query over every assistant message
+            for provider_id, model_id, created, _tokens, _cost in rows():
+                if provider_id and model_id:
+                    last_used[f"{provider_id}/{model_id}"] = created
+        else:
+            for rank, session in enumerate(self.engine.store.list_sessions(limit=limit)):
+                ref = self.engine.last_model(session)
+                if ref and ref not in last_used:
+                    last_used[ref] = -rank
+        return sorted(last_used, key=lambda ref: last_used[ref], reverse=True)[:limit]
+
+    def set_model(self, ref: str) -> None:
+        try:
+            self.engine.registry.resolve(ref)
+        except Exception as exc:  # unknown model, or a provider without a key: one line for the user
+            raise ClientError(str(exc)) from None
+        self.model = ref
+
+    def agents(self) -> list[AgentChoice]:
+        from opencode.agent.agents import primary_agents
+
+        return [
+            AgentChoice(name=agent.name, description=agent.description, model=agent.model)
+            for agent in primary_agents(self.engine.agents)
+            if not agent.hidden
+        ]
+
+    def set_agent(self, session_id: str, name: str) -> None:
+        from opencode.agent.agents import AgentError, check_primary
+
+        try:
+            check_primary(self.engine.agents, name)
+        except AgentError as exc:
+            raise ClientError(str(exc)) from None
+        self._picked[session_id] = name
+        self.agent = None  # a pick from the UI outranks --agent from here on: the history says what runs next
+
+    def _prompted_as(self, session_id: str, agent: str, run: asyncio.Future[object]) -> None:
+        """A prompt ended: the picked agent is in the stored user message now, unless the prompt failed to start."""
+        if self._picked.get(session_id) != agent:
+            return
+        failed = run.done() and not run.cancelled() and run.exception() is not None
+        if not failed:
+            del self._picked[session_id]
+
+    # --- the prompt box: @files, /commands, !shell, /compact, /export ---
+
+    async def _turn(
+        self, session_id: str, text: str, agent: str, abort: asyncio.Event, *, files: list[str], command: str | None
+    ) -> object:
+        """What `prompt` runs: the command's template expanded, the files attached, then the engine's turn."""
+        model = self.model
+        if command is not None:
+            text, agent, model = await self._expand(command, text, agent, model)
+        attached, inline = self._attach(files)
+        if inline:  # the user's words first, then the files, so the chat shows what was asked
+            text = "\n\n".join([text, *inline]) if text.strip() else "\n\n".join(inline)
+        return await self.engine.prompt(session_id, text, files=attached, model=model, agent=agent, abort=abort)
+
+    async def _expand(self, name: str, arguments: str, agent: str, model: str | None) -> tuple[str, str, str | None]:
+        from opencode.agent.commands import expand, load_commands
+
+        found = load_commands(self.engine.config, self.engine.cwd, self.engine.root).get(name)
+        if found is None:
+            raise ClientError(f"no command /{name}: custom commands live in .opencode/command/NAME.md")
+        text = await expand(found, arguments, cwd=self.engine.cwd)
+        return text, found.agent or agent, found.model or model
+
+    def _attach(self, paths: list[str]) -> tuple[list[Attachment], list[str]]:
+        from pathlib import Path
+
+        from opencode.cli.run import attachments
+        from opencode.cli.runtime import CliError
+
+        base = self.engine.cwd
+        wanted = [base / Path(p).expanduser() for p in dict.fromkeys(paths)]
+        found = [str(path) for path in wanted if path.is_file()]
+        try:
+            return attachments(found)
+        except CliError as exc:  # a binary file that is no image or PDF
+            raise ClientError(str(exc).removeprefix("-f ")) from None
+
+    async def project_files(self, *, refresh: bool = False) -> list[str]:
+        from opencode.tool.ripgrep import run_rg
+        from opencode.tool.tool import ToolContext, ToolError
+
+        if self._files is not None and not refresh:
+            return self._files
+        engine = self.engine
+        ctx = ToolContext(session_id="", message_id="", call_id="", agent="", root=engine.root, cwd=engine.cwd)
+        flags = ["--files", "--no-require-git", "--no-messages", "--hidden", "--glob", "!.git/"]
+        try:
+            result = await run_rg(flags, cwd=engine.cwd, ctx=ctx, max_output=FILE_LIST_CAP)
+        except ToolError as exc:
+            raise ClientError(str(exc)) from None
+        self._files = sorted(result.lines())
+        return self._files
+
+    def commands(self) -> list[CommandInfo]:
+        from opencode.agent.agents import AgentError
+        from opencode.agent.commands import load_commands
+
+        try:
+            found = load_commands(self.engine.config, self.engine.cwd, self.engine.root)
+        except AgentError as exc:
+            raise ClientError(f"a command file is broken: {exc}") from None
+        ordered = sorted(found.values(), key=lambda c: c.name)
+        return [CommandInfo(c.name, c.description or "", c.source) for c in ordered]
+
+    async def shell(self, session_id: str, command: str) -> str:
+        return str(await self._supervised(session_id, self._shell(session_id, command.strip())))
+
+    async def _shell(self, session_id: str, command: str) -> str:
+        from opencode.agent.commands import run_shell
+        from opencode.session.revert import cleanup_revert
+
+        if not command:
+            raise ClientError("no command after the !: type !ls, for one")
+        agent = self.agent_name(session_id)
+        try:
+            resolved = self.engine.resolve_model(self.model, agent)
+        except Exception as exc:  # the message records a model; without one there is no conversation to add to
+            raise ClientError(f"cannot add the output to the conversation: {exc}") from None
+        output = await run_shell(command, self.engine.cwd, timeout=SHELL_TIMEOUT, cap=SHELL_OUTPUT_CAP)
+        session = self.engine.store.get_session(session_id)
+        if session.revert is not None:  # as a prompt does: a new message makes the undone ones permanent history
+            session = cleanup_revert(self.engine.store, session.id)
+        text = shell_message(command, output)
+        self.engine.add_user_message(session, text, [], resolved, agent)
+        self.engine.touch(session)
+        return text
+
+    async def compact(self, session_id: str) -> None:
+        await self._supervised(session_id, self._compact(session_id))
+
+    async def _compact(self, session_id: str) -> None:
+        from opencode.session.model import AssistantMessage
+
+        session = self.engine.store.get_session(session_id)
+        if not self.messages(session_id):
+            raise ClientError("nothing to compact yet")
+        try:
+            resolved = self.engine.resolve_model(self.model, self.agent_name(session_id))
+        except Exception as exc:
+            raise ClientError(str(exc)) from None
+        async with resolved.connected():
+            await self.engine.compact(session, resolved, auto=False)
+        summaries = [
+            m.info
+            for m in self.engine.store.list_messages(session_id)
+            if isinstance(m.info, AssistantMessage) and m.info.summary
+        ]
+        if summaries and summaries[-1].error is not None:
+            raise ClientError(f"compaction failed: {summaries[-1].error.message}")
+
+    def export_session(self, session_id: str) -> dict[str, object]:
+        from opencode.session.model import SessionExport
+
+        store = self.engine.store
+        export = getattr(store, "export_session", None)  # the SQLite store has it; any other is read part by part
+        if export is not None:
+            document: SessionExport = export(session_id)
+        else:
+            todos = store.get_todos(session_id) or None
+            document = SessionExport(
+                info=store.get_session(session_id), messages=store.list_messages(session_id), todos=todos
+            )
+        data: dict[str, object] = document.model_dump(mode="json", exclude_none=True)
+        return data
+
+    def get_config(self) -> Config:
+        return self.engine.config
+
+    def model_info(self, session_id: str | None = None) -> ModelInfo | None:
+        try:
+            return self.engine.resolve_model(self.model, self.agent_name(session_id)).info
+        except Exception:  # no model configured: the panel shows tokens without a percentage
+            return None
+
+    def todos(self, session_id: str) -> list[Todo]:
+        return self.engine.store.get_todos(session_id)
+
+    def _patches(self, session_id: str) -> tuple[dict[str, str], str | None]:
+        """Each changed file with the snapshot from before its first change, and the last step's end snapshot."""
+        from opencode.session.model import PatchPart, StepFinishPart
+
+        first: dict[str, str] = {}
+        end: str | None = None
+        for message in self.messages(session_id):
+            for part in message.parts:
+                if isinstance(part, PatchPart):
+                    for file in part.files:
+                        first.setdefault(file, part.hash)
+                elif isinstance(part, StepFinishPart) and part.snapshot:
+                    end = part.snapshot
+        return first, end
+
+    def modified_files(self, session_id: str) -> list[str]:
+        return list(self._patches(session_id)[0])
+
+    async def file_diff(self, session_id: str, file: str) -> str:
+        from opencode.snapshot import SnapshotError
+
+        first, end = self._patches(session_id)
+        if file not in first:
+            raise ClientError(f"{file} was not changed in this session")
+        if self.engine.snapshots is None:
+            raise ClientError("snapshots are off (`snapshot: false` in config), so there is no diff to show")
+        try:
+            whole = await self.engine.snapshots.diff(first[file], end)
+        except SnapshotError as exc:
+            raise ClientError(f"cannot compute the diff of {file}: {exc}") from None
+        return file_section(whole, file)
+
+    async def _supervised(self, session_id: str, work: Coroutine[object, object, object]) -> object:
+        """Run `work` as the session's running job: `busy` meanwhile, and `abort` (Esc) stops it."""
+        if self.busy(session_id):
+            work.close()
+            raise ClientError("a turn is running in this session: wait, or press Esc to stop it")
+        run: asyncio.Task[object] = asyncio.ensure_future(work)
+        self._runs[session_id] = run
+        self._aborts[session_id] = asyncio.Event()
+        try:
+            return await asyncio.shield(run)
+        except asyncio.CancelledError:
+            if not run.done():  # the caller was cancelled (the app is closing)
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+                raise
+            if run.cancelled():
+                raise ClientError("interrupted") from None
+            raise
+        finally:
+            if self._runs.get(session_id) is run:
+                del self._runs[session_id]
+                del self._aborts[session_id]
+
+    def child_sessions(self, session_id: str) -> list[Session]:
+        return self.engine.store.list_sessions(parent_id=session_id)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One model the user can pick: prices are dollars per million tokens; context 0 when the catalog has none."""
+
+    ref: str
+    provider: str
+    provider_name: str
+    name: str
+    context: int
+    input_price: float
+    output_price: float
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    name: str
+    description: str
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command the prompt box offers after `/`; `source` is where it was defined (a file, config, built-in)."""
+
+    name: str
+    description: str
+    source: str
+
+
+SHELL_TIMEOUT = 60.0
+"""Seconds a `!command` may run before it is killed."""
+SHELL_OUTPUT_CAP = 32 * 1024
+"""Bytes of a `!command`'s output kept (the rest is cut, with a note)."""
+FILE_LIST_CAP = 8 * 1024 * 1024
+"""Bytes of ripgrep's file listing read for `@` completion (a huge tree is listed in part)."""
+
+
+def shell_message(command: str, output: str) -> str:
+    """The user message a `!command` adds: the command, then its output in a fence no output can close."""
+    longest = max((len(run) for run in re.findall(r"`+", output)), default=0)
+    fence = "`" * max(3, longest + 1)
+    shown = output or "(no output)"
+    return f"I ran this shell command in the project directory:\n$ {command}\n\nIts output:\n{fence}\n{shown}\n{fence}"
+
+
+def file_section(diff: str, file: str) -> str:
+    """The part of a multi-file `git diff` about `file` (from its `diff --git` line to the next one)."""
+    plain, quoted = f"diff --git a/{file} b/{file}", f'diff --git "a/{file}" "b/{file}"'
+    out: list[str] = []
+    taking = False
+    for line in diff.splitlines(keepends=True):
+        if line.startswith("diff --git "):
+            taking = line.rstrip("\n") in (plain, quoted)
+        if taking:
+            out.append(line)
+    return "".join(out)

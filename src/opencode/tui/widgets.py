@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -172,7 +171,9 @@ class ToolBlock(Collapsible):
         metadata = getattr(state, "metadata", None) or {}
         diff = ToolBlock.diff_of(part)
         if diff:
-            return Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True)
+            from opencode.tui.diffview import DiffView
+
+            return DiffView(diff)  # side by side when the block is wide enough, unified otherwise
         if state.status == "error":
             return Text(str(getattr(state, "error", "")), style="red")
         output = getattr(state, "output", None)
@@ -224,7 +225,9 @@ class AssistantMessageView(Vertical):
                 widget.show(part)
         elif isinstance(part, ToolPart):
             if widget is None:
-                widget = self.parts[part.id] = ToolBlock(part)
+                from opencode.tui.history import tool_block
+
+                widget = self.parts[part.id] = tool_block(part)  # a task's block opens its session
                 await self._mount(widget)
             else:
                 widget.show(part)
@@ -282,6 +285,8 @@ class PromptInput(TextArea):
 
     BINDINGS: ClassVar[list[Any]] = [
         Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
+        Binding("tab", "cycle_agent(1)", "Next agent", show=False),
+        Binding("shift+tab", "cycle_agent(-1)", "Previous agent", show=False),
     ]
 
     class Submitted(Message):
@@ -291,6 +296,16 @@ class PromptInput(TextArea):
 
     class Interrupt(Message):
         """Esc: stop the running step."""
+
+    class CycleAgent(Message):
+        """Tab / Shift+Tab: the next (step 1) or previous (-1) primary agent runs the next prompt."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def action_cycle_agent(self, step: int) -> None:
+        self.post_message(self.CycleAgent(step))
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("placeholder", "Ask anything. Enter sends, Ctrl+J adds a line, /help lists commands")
@@ -310,7 +325,7 @@ class PromptInput(TextArea):
             if text.strip():
                 self.remember(text)
                 self.clear()
-                self.post_message(self.Submitted(text))
+                self.post_message(self.Submitted(self.outgoing(text)))
             return
         if event.key == "escape":
             event.stop()
@@ -332,6 +347,10 @@ class PromptInput(TextArea):
             self.walk_history(1)
             return
         await super()._on_key(event)
+
+    def outgoing(self, text: str) -> str:
+        """What is sent for the box's text (the prompt box of prompt.py puts pasted text back in)."""
+        return text
 
     def remember(self, text: str) -> None:
         if not self.sent or self.sent[-1] != text:
