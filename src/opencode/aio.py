@@ -1,4 +1,4 @@
-"""`run(coro)`: how every face starts the engine's event loop.
+"""asyncio helpers: `run(coro)`, how every face starts the engine's event loop, and `close_pipes`.
 
 The one thing it adds to `asyncio.run` is a cheaper way to wait for child processes on Python
 3.11 (git for snapshots, ripgrep, bash): 3.11's default child watcher starts a thread per child
@@ -13,9 +13,21 @@ import os
 import sys
 import warnings
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from asyncio.subprocess import Process
 
 T = TypeVar("T")
+
+
+def close_pipes(proc: Process) -> None:
+    """Close a finished child's pipes that were not read to their end (output cut short, a
+    background child holding them, a run stopped midway); left open, each stays until garbage
+    collection and warns then. asyncio's `Process` has no public close, hence the transport."""
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

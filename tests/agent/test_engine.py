@@ -334,3 +334,21 @@ async def test_edits_publish_file_edited_and_instructions_are_listed(
     listing = engine.instruction_files(session.id)
     assert any(line.startswith("project") and line.endswith(str(project / "AGENTS.md")) for line in listing)
     assert any(line.startswith("nested") and line.endswith(str(project / "pkg" / "AGENTS.md")) for line in listing)
+
+
+async def test_a_second_turn_of_a_running_session_is_refused(project: Path, model_server: ScriptedModelServer) -> None:
+    from opencode.agent.engine import SessionBusy
+
+    engine, model = make_engine(project, model_server)
+    model_server.push(Reply([Text("slow answer")], stall_after=1, stall_seconds=1.0), Reply([Text("next answer")]))
+    session = engine.create_session()
+    first = asyncio.create_task(engine.prompt(session.id, "take your time", model=model))
+    while not engine.is_busy(session.id):
+        await asyncio.sleep(0.01)
+    with pytest.raises(SessionBusy, match="running a turn already"):
+        await engine.prompt(session.id, "me too", model=model)
+    assert (await first).text == "slow answer"
+    assert not engine.is_busy(session.id)
+    users = [m for m in engine.store.list_messages(session.id) if isinstance(m.info, UserMessage)]
+    assert len(users) == 1  # the refused turn stored nothing
+    assert (await engine.prompt(session.id, "now you", model=model)).text == "next answer"

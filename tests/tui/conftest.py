@@ -50,7 +50,7 @@ def make_app(project: Path, model_server: ScriptedModelServer) -> Callable[..., 
     return build
 
 
-async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float = 10.0) -> None:
+async def wait_until(pilot: Any, condition: Callable[[], object], timeout: float = 30.0) -> None:
     """Let the app run until `condition()` holds (fails the test after `timeout` seconds)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

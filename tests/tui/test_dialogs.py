@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from opencode.testing.model_server import Reply, ScriptedModelServer, Text, ToolCall
 from opencode.tui.app import OpencodeApp
 from opencode.tui.dialogs import PermissionDialog, QuestionDialog
@@ -40,8 +42,14 @@ async def test_permission_once_lets_the_command_run(
 
 
 async def test_permission_reject_stops_the_command(
-    make_app: Callable[..., OpencodeApp], model_server: ScriptedModelServer, project: Path
+    make_app: Callable[..., OpencodeApp],
+    model_server: ScriptedModelServer,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The guard window is stretched so that a loaded machine cannot let it lapse before the first
+    # key; the test then moves the dialog's clock past it instead of sleeping.
+    monkeypatch.setattr(PermissionDialog, "ARM_SECONDS", 60.0)
     model_server.push(
         Reply([ToolCall("bash", {"command": "touch rejected.txt", "description": "Touch a file"})]),
         Reply([Text("ok, I will not")]),
@@ -54,7 +62,7 @@ async def test_permission_reject_stops_the_command(
         await pilot.press("r")  # typed at once, as if meant for the prompt box: ignored
         await pilot.pause(0.1)
         assert isinstance(app.screen, PermissionDialog) and engine_of(app).permissions.pending()
-        await pilot.pause(PermissionDialog.ARM_SECONDS)
+        app.screen.opened -= 120
         await pilot.press("r")
         await wait_until(pilot, lambda: not app.client.busy(app.session_id) and app.query(TextPartView))
         await pilot.pause(0.1)

@@ -110,6 +110,12 @@ async def test_a_running_task_opens_into_its_child_while_the_child_streams(
         await wait_until(pilot, lambda: app.session_id != parent_id)
         child_id = app.session_id
         assert engine_of(app).store.get_session(child_id).parentID == parent_id
+        # The child is mid-turn: a message typed in its view is refused, not run as a second turn.
+        await type_text(pilot, "hello child")
+        await pilot.press("enter")
+        await pilot.pause()
+        stored = [p for m in engine_of(app).store.list_messages(child_id) for p in m.parts]
+        assert not any(getattr(p, "text", "") == "hello child" for p in stored)
         # The child's answer arrives live, in its own view, after the stall.
         await wait_until(
             pilot, lambda: "the child is looking at the files and then it reports back" in shown_texts(app)

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from opencode.agent import prompts
 from opencode.agent.agents import Agent, AgentError, config_dirs, parse_markdown
+from opencode.aio import close_pipes
 from opencode.config.errors import describe_issues, render_path
 from opencode.config.schema import CommandConfig, Config
 
@@ -288,6 +289,7 @@ async def run_shell(command: str, cwd: Path, *, timeout: float = SHELL_TIMEOUT, 
             _kill(process)
         with contextlib.suppress(TimeoutError, ProcessLookupError):
             await asyncio.wait_for(process.wait(), DRAIN_GRACE)
+        close_pipes(process)
     out = buffers["out"].decode("utf-8", errors="replace").rstrip("\n")
     err = buffers["err"].decode("utf-8", errors="replace").rstrip("\n")
     if cut:

@@ -90,6 +90,10 @@ LAST_STEP_NOTE = (
 DEFAULT_TITLE_PREFIX = "New session - "
 
 
+class SessionBusy(Exception):
+    """A turn was asked of a session that is running one already; the message says what to do."""
+
+
 @dataclass
 class PromptResult:
     message: AssistantMessage
@@ -168,6 +172,7 @@ class Engine:
             self.snapshots = Snapshots(self.root)
         self.sessions: dict[str, SessionState] = {}
         self._rulesets: dict[str, tuple[Any, Any, Ruleset]] = {}
+        self._running: set[str] = set()
         self.background: set[asyncio.Task[Any]] = set()
 
     # --- sessions -------------------------------------------------------------------------
@@ -212,7 +217,31 @@ class Engine:
     ) -> PromptResult:
         """One turn. `agent` None: the agent the session runs as now (`current_agent`), else the default one.
 
-        Background subagents started during the turn and still running when it ends are cancelled."""
+        Background subagents started during the turn and still running when it ends are cancelled.
+        Raises `SessionBusy` while this engine runs a turn of the same session (two turns at once would
+        interleave their messages)."""
+        if session_id in self._running:
+            raise SessionBusy(f"session {session_id} is running a turn already: wait for it to end, or abort it")
+        self._running.add(session_id)
+        try:
+            return await self._prompt(session_id, text, files=files, model=model, agent=agent, abort=abort)
+        finally:
+            self._running.discard(session_id)
+
+    def is_busy(self, session_id: str) -> bool:
+        """Whether this engine is running a turn of the session (a subagent's child session included)."""
+        return session_id in self._running
+
+    async def _prompt(
+        self,
+        session_id: str,
+        text: str,
+        *,
+        files: list[Attachment] | None,
+        model: str | None,
+        agent: str | None,
+        abort: asyncio.Event | None,
+    ) -> PromptResult:
         from opencode.session.revert import cleanup_revert
 
         session = self.store.get_session(session_id)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from opencode.aio import close_pipes
 from opencode.tool.tool import PermissionRequest, Tool, ToolContext, ToolError, ToolResult
 from opencode.tool.truncate import default_save_dir, truncate
 
@@ -147,6 +148,7 @@ class _Run:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
             waiter.cancel()
+            close_pipes(self.proc)
         return ended
 
     async def _pump(self) -> None:

@@ -256,8 +256,9 @@ class EngineClient:
         return Usage(tokens=tokens, cost=self.engine.session_cost(session_id))
 
     def busy(self, session_id: str) -> bool:
+        """A turn of ours runs in the session, or the engine runs one (a sub-agent's, started by its task)."""
         run = self._runs.get(session_id)
-        return run is not None and not run.done()
+        return (run is not None and not run.done()) or self.engine.is_busy(session_id)
 
     async def prompt(
         self, session_id: str, text: str, *, files: list[str] | None = None, command: str | None = None
