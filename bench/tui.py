@@ -52,6 +52,8 @@ from typing import Any
 
 from common import isolate, isolated_env
 
+from opencode.testing.paint import PaintProbe
+
 FIRST_PAINT_GOAL = 2.0
 FIRST_PAINT_HARD_STOP = 3.0
 DELTA_GOAL_MS = 50.0
@@ -126,26 +128,6 @@ def help_time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 
 # --- in-process: delta to paint, keystroke to echo -------------------------------------------------
-
-
-class PaintProbe:
-    """Wraps the app's `_display`: each frame rendered to terminal bytes, stripped of escapes, timed."""
-
-    def __init__(self, app: Any) -> None:
-        self.paints: list[tuple[float, str]] = []
-        original = app._display
-
-        def display(screen: Any, renderable: Any) -> None:
-            original(screen, renderable)
-            if renderable is not None and hasattr(renderable, "render_segments"):
-                text = renderable.render_segments(app.console)
-                plain = _ANSI.sub(b"", text.encode()).decode()
-                self.paints.append((time.perf_counter(), plain))
-
-        app._display = display
-
-    def first_after(self, start: float, text: str) -> float | None:
-        return next((t for t, shown in self.paints if t >= start and text in shown), None)
 
 
 async def wait_paint(probe: PaintProbe, start: float, text: str, timeout: float = 5.0) -> float:

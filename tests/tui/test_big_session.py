@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 
 from opencode import id as ids
 from opencode.agent.engine import Engine
@@ -21,13 +19,13 @@ from opencode.session.model import (
 )
 from opencode.session.sqlite import SQLiteStore
 from opencode.testing.model_server import Reply, ScriptedModelServer, Text
+from opencode.testing.paint import PaintProbe
 from opencode.tui.app import OpencodeApp
 from opencode.tui.history import BATCH, WINDOW
 from opencode.tui.widgets import PromptInput, TextPartView, UserMessageView
 from tests.tui.conftest import engine_of, make_client, type_text, wait_until
 
 MESSAGES = "UserMessageView, AssistantMessageView"
-_ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[A-Za-z~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 
 def stored_session(
@@ -65,25 +63,6 @@ def stored_session(
     assert isinstance(store, SQLiteStore)
     store.import_session(SessionExport(info=session, messages=items))
     return session.id
-
-
-class PaintProbe:
-    """Records what the app hands its display (headless: the compositor's update, rendered to text)."""
-
-    def __init__(self, app: OpencodeApp) -> None:
-        self.paints: list[tuple[float, str]] = []
-        original = app._display
-
-        def display(screen: Any, renderable: Any) -> None:
-            original(screen, renderable)
-            if renderable is not None and hasattr(renderable, "render_segments"):
-                text = _ANSI.sub("", renderable.render_segments(app.console))
-                self.paints.append((time.perf_counter(), text))
-
-        app._display = display  # type: ignore[method-assign]
-
-    def first_after(self, start: float, text: str) -> float | None:
-        return next((t for t, shown in self.paints if t >= start and text in shown), None)
 
 
 def shown_texts(app: OpencodeApp) -> list[str]:

@@ -11,23 +11,10 @@ from opencode.session.model import AssistantMessage, CompactionPart, TextPart, U
 from opencode.testing.model_server import Reply, ScriptedModelServer, Text
 from opencode.tui.app import OpencodeApp
 from opencode.tui.client import EngineClient, shell_message
-from opencode.tui.prompt import CompletionMenu, Prompt
+from opencode.tui.prompt import Prompt
 from opencode.tui.widgets import Notice, TextPartView, UserMessageView
 from tests.tui.conftest import engine_of, type_text, wait_until
-
-
-def menu_entries(app: OpencodeApp) -> list[str]:
-    menu = app.query_one(CompletionMenu)
-    if not menu.has_class("-open"):
-        return []
-    return [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
-
-
-def user_text(request: Any) -> str:
-    content = request.json["messages"][-1]["content"]
-    if isinstance(content, str):
-        return content
-    return "\n".join(str(item.get("text", "")) for item in content)
+from tests.tui.test_completion import menu_entries, user_text
 
 
 def last_notice(app: OpencodeApp) -> str:
