@@ -74,6 +74,8 @@ def test_opencode_in_a_terminal_answers_and_shows_the_diff(
     )
     wait_for_screen(tmux, name, "mine/test-model")
     subprocess.run([*tmux, "send-keys", "-t", name, "-l", "please rewrite the notes"], check=True)
+    # On a loaded machine the prompt box may take a moment to take the keys: send Enter once they show.
+    wait_for_screen(tmux, name, "please rewrite the notes")
     subprocess.run([*tmux, "send-keys", "-t", name, "Enter"], check=True)
     shown = wait_for_screen(tmux, name, "I rewrote notes.txt for you.")
     assert "please rewrite the notes" in shown
