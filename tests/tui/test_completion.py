@@ -240,3 +240,18 @@ async def test_up_walks_the_history_through_a_sent_slash_command(
         await pilot.press("up")
         await pilot.pause(0.05)
         assert box.text == "alpha"
+
+
+async def test_enter_takes_the_entry_for_the_text_typed_even_before_the_dropdown_caught_up(
+    make_app: Callable[..., OpencodeApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "/")
+        await pilot.pause()
+        assert menu_entries(app)[0].startswith("/new")
+        prompt = app.query_one(Prompt)
+        # The rest of the command arrives without the dropdown having seen it yet.
+        prompt.insert("exit")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.return_code is not None or not app.is_running)

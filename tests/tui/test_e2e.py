@@ -83,6 +83,7 @@ def test_opencode_in_a_terminal_answers_and_shows_the_diff(
     assert "-old line" in shown and "+brand new line" in shown
     assert (project / "notes.txt").read_text() == "brand new line\n"
     subprocess.run([*tmux, "send-keys", "-t", name, "-l", "/exit"], check=True)
+    wait_for_screen(tmux, name, "/exit")
     subprocess.run([*tmux, "send-keys", "-t", name, "Enter"], check=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -117,6 +117,10 @@ class Prompt(PromptInput):
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
+        if key in ("tab", "enter") and self.menu_open:
+            # The dropdown follows the text through change messages, which can lag the keys typed
+            # just before (a fast typist, a loaded machine): bring it up to date before taking an entry.
+            self.update_menu()
         if self.menu_open and key in ("tab", "enter", "up", "down", "escape"):
             event.stop()
             event.prevent_default()
