@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from opencode.agent.actions import shell_message
 from opencode.session.model import AssistantMessage, CompactionPart, TextPart, UserMessage
 from opencode.testing.model_server import Reply, ScriptedModelServer, Text
 from opencode.tui.app import OpencodeApp
-from opencode.tui.client import EngineClient, shell_message
+from opencode.tui.client import EngineClient
 from opencode.tui.prompt import Prompt
 from opencode.tui.widgets import Notice, TextPartView, UserMessageView
 from tests.tui.conftest import engine_of, type_text, wait_until
@@ -116,7 +117,7 @@ async def test_a_failing_shell_command_says_how_it_ended(make_app: Callable[...,
         await type_text(pilot, "!")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.query(Notice))
-        assert "no command after the !" in last_notice(app)
+        assert "no shell command given" in last_notice(app)
 
 
 async def test_slash_export_writes_the_session_to_the_project(

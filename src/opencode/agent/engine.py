@@ -174,6 +174,10 @@ class Engine:
         self._rulesets: dict[str, tuple[Any, Any, Ruleset]] = {}
         self._running: set[str] = set()
         self.background: set[asyncio.Task[Any]] = set()
+        from opencode.agent.actions import Jobs
+
+        self.jobs = Jobs(self.is_busy)
+        """The job each face started in a session (a turn, a `!command`, a compaction), to abort or wait for."""
 
     # --- sessions -------------------------------------------------------------------------
 

@@ -190,6 +190,15 @@ class Snapshots:
             )
             return out.decode(errors="replace")
 
+    async def show(self, hash: str, file: str) -> bytes | None:
+        """The bytes `file` had in snapshot `hash`; None where the snapshot has no such file."""
+        rel = self.relative(file)
+        async with self._locked():
+            await self._require_tree(hash)
+            if rel not in await self._blobs(hash, [rel]):
+                return None
+            return await self._run(["cat-file", "blob", f"{hash}:{rel}"], work_tree=False)
+
     async def verify(self, hashes: Iterable[str]) -> None:
         """Raise `SnapshotError` unless every hash is a snapshot still in the store."""
         wanted = sorted(set(hashes))

@@ -16,11 +16,11 @@ This module imports no Textual: the engine side of the TUI can be tested and reu
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from opencode.agent.actions import ActionError
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from opencode.config.schema import Config
     from opencode.provider.catalog import ModelInfo
     from opencode.session.model import MessageWithParts, Session, Todo
-    from opencode.tool.tool import Attachment
 
 PermissionReply = Literal["once", "always", "reject"]
 
@@ -43,8 +42,9 @@ class Usage:
     cost: float
 
 
-class ClientError(Exception):
-    """Something the user asked for cannot be done (nothing to undo, the session is busy); one line."""
+ClientError = ActionError
+"""Something the user asked for cannot be done (nothing to undo, the session is busy); one line. The
+engine's `ActionError`: the same class, whether the engine said it here or a server said it over HTTP."""
 
 
 class Client(Protocol):
@@ -201,8 +201,6 @@ class EngineClient:
         self.engine = engine
         self.model = model
         self.agent = agent
-        self._runs: dict[str, asyncio.Task[object]] = {}
-        self._aborts: dict[str, asyncio.Event] = {}
         self._picked: dict[str, str] = {}
         """Session -> the agent picked for its next prompt (`set_agent`); dropped once a prompt ran as it."""
         self._files: list[str] | None = None
@@ -225,9 +223,9 @@ class EngineClient:
         return self.engine.store.get_session(session_id)
 
     def messages(self, session_id: str) -> list[MessageWithParts]:
-        from opencode.session.revert import visible_messages
+        from opencode.agent.actions import visible
 
-        return visible_messages(self.engine.store, self.engine.store.get_session(session_id))
+        return visible(self.engine, session_id)
 
     def agent_name(self, session_id: str | None = None) -> str:
         picked = self._picked.get(session_id) if session_id else None
@@ -256,45 +254,30 @@ class EngineClient:
         return Usage(tokens=tokens, cost=self.engine.session_cost(session_id))
 
     def busy(self, session_id: str) -> bool:
-        """A turn of ours runs in the session, or the engine runs one (a sub-agent's, started by its task)."""
-        run = self._runs.get(session_id)
-        return (run is not None and not run.done()) or self.engine.is_busy(session_id)
+        """A job of a face runs in the session, or the engine runs a turn (a sub-agent's, started by its task)."""
+        return self.engine.jobs.busy(session_id)
 
     async def prompt(
         self, session_id: str, text: str, *, files: list[str] | None = None, command: str | None = None
     ) -> None:
-        if self.busy(session_id):
-            raise ClientError("a turn is already running in this session: wait, or press Esc to stop it")
-        abort = asyncio.Event()
         agent = self.agent_name(session_id)
-        run = asyncio.ensure_future(self._turn(session_id, text, agent, abort, files=files or [], command=command))
-        self._runs[session_id] = run
-        self._aborts[session_id] = abort
+
+        async def turn(abort: asyncio.Event) -> object:
+            return await self._turn(session_id, text, agent, abort, files=files or [], command=command)
+
+        failed = True
         try:
-            await asyncio.shield(run)
-        except asyncio.CancelledError:
-            if not run.done():  # the caller was cancelled (the app is closing): stop the turn with it
-                run.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await run
+            await self.engine.jobs.run(session_id, turn)
+            failed = False
+        except ClientError as exc:
+            if str(exc) != "interrupted":
                 raise
-            if not run.cancelled():
-                raise
-            # Aborted by the user: the engine marked the message aborted.
+            failed = False  # aborted by the user: the engine marked the message aborted
         finally:
-            if self._runs.get(session_id) is run:
-                del self._runs[session_id]
-                del self._aborts[session_id]
-            self._prompted_as(session_id, agent, run)
+            self._prompted_as(session_id, agent, failed=failed)
 
     def abort(self, session_id: str) -> bool:
-        run = self._runs.get(session_id)
-        if run is None or run.done():
-            return False
-        # The event stops running tools (bash kills its process group); the cancel ends a stalled stream.
-        self._aborts[session_id].set()
-        run.cancel()
-        return True
+        return self.engine.jobs.abort(session_id)
 
     def reply_permission(self, request_id: str, reply: PermissionReply, message: str | None = None) -> bool:
         return self.engine.permissions.reply(request_id, reply, message)
@@ -306,73 +289,31 @@ class EngineClient:
         return self.engine.reject_question(request_id)
 
     async def undo(self, session_id: str) -> Session:
-        from opencode.session.model import TextPart, UserMessage
-        from opencode.session.revert import RevertError
+        from opencode.agent.actions import undo
 
-        if self.busy(session_id):
-            raise ClientError("cannot undo while a turn is running: press Esc to stop it first")
-        users = [
-            m
-            for m in self.messages(session_id)
-            if isinstance(m.info, UserMessage) and not all(isinstance(p, TextPart) and p.synthetic for p in m.parts)
-        ]
-        if not users:
-            raise ClientError("nothing to undo")
-        try:
-            return await self.engine.revert(session_id, users[-1].info.id)
-        except RevertError as exc:
-            raise ClientError(str(exc)) from None
+        return await undo(self.engine, session_id)
 
     async def redo(self, session_id: str) -> Session:
-        from opencode.session.revert import RevertError
+        from opencode.agent.actions import redo
 
-        if self.busy(session_id):
-            raise ClientError("cannot redo while a turn is running")
-        if self.get_session(session_id).revert is None:
-            raise ClientError("nothing to redo")
-        try:
-            return await self.engine.unrevert(session_id)
-        except RevertError as exc:
-            raise ClientError(str(exc)) from None
+        return await redo(self.engine, session_id)
 
     async def close(self) -> None:
-        for session_id in list(self._runs):
-            self.abort(session_id)
-        runs = [run for run in self._runs.values() if not run.done()]
-        if runs:
-            await asyncio.wait(runs, timeout=3)
+        await self.engine.jobs.close()
         await self.engine.drain()
 
     # --- pickers (/sessions, /models, /agents, Tab) ---
 
     def rename_session(self, session_id: str, title: str) -> Session:
-        from opencode.session.store import NotFound
+        from opencode.agent.actions import rename_session
 
-        title = " ".join(title.split())
-        if not title:
-            raise ClientError("a session title cannot be empty")
-        try:
-            session = self.engine.store.get_session(session_id)
-        except NotFound:
-            raise ClientError(f"no session {session_id} (deleted elsewhere?)") from None
-        session.title = title
-        self.engine.touch(session)
-        return session
+        return rename_session(self.engine, session_id, title)
 
     def delete_session(self, session_id: str) -> None:
-        from opencode.bus import SessionDeleted
-        from opencode.session.store import NotFound
+        from opencode.agent.actions import delete_session
 
-        if self.busy(session_id):
-            raise ClientError("a turn is running in that session: press Esc to stop it before deleting it")
-        try:
-            session = self.engine.store.get_session(session_id)
-            self.engine.store.delete_session(session_id)
-        except NotFound:
-            raise ClientError(f"no session {session_id} (deleted elsewhere?)") from None
-        self.engine.sessions.pop(session_id, None)
+        delete_session(self.engine, session_id)
         self._picked.pop(session_id, None)
-        self.engine.bus.publish(SessionDeleted(info=session))
 
     def models(self) -> list[ModelChoice]:
         choices: list[ModelChoice] = []
@@ -431,12 +372,9 @@ class EngineClient:
         self._picked[session_id] = name
         self.agent = None  # a pick from the UI outranks --agent from here on: the history says what runs next
 
-    def _prompted_as(self, session_id: str, agent: str, run: asyncio.Future[object]) -> None:
+    def _prompted_as(self, session_id: str, agent: str, *, failed: bool) -> None:
         """A prompt ended: the picked agent is in the stored user message now, unless the prompt failed to start."""
-        if self._picked.get(session_id) != agent:
-            return
-        failed = run.done() and not run.cancelled() and run.exception() is not None
-        if not failed:
+        if self._picked.get(session_id) == agent and not failed:
             del self._picked[session_id]
 
     # --- the prompt box: @files, /commands, !shell, /compact, /export ---
@@ -445,36 +383,14 @@ class EngineClient:
         self, session_id: str, text: str, agent: str, abort: asyncio.Event, *, files: list[str], command: str | None
     ) -> object:
         """What `prompt` runs: the command's template expanded, the files attached, then the engine's turn."""
+        from opencode.agent.actions import attach_files, expand_command, with_inlined
+
         model = self.model
         if command is not None:
-            text, agent, model = await self._expand(command, text, agent, model)
-        attached, inline = self._attach(files)
-        if inline:  # the user's words first, then the files, so the chat shows what was asked
-            text = "\n\n".join([text, *inline]) if text.strip() else "\n\n".join(inline)
+            text, agent, model = await expand_command(self.engine, command, text, agent, model)
+        attached, inline = attach_files(self.engine, files)
+        text = with_inlined(text, inline)
         return await self.engine.prompt(session_id, text, files=attached, model=model, agent=agent, abort=abort)
-
-    async def _expand(self, name: str, arguments: str, agent: str, model: str | None) -> tuple[str, str, str | None]:
-        from opencode.agent.commands import expand, load_commands
-
-        found = load_commands(self.engine.config, self.engine.cwd, self.engine.root).get(name)
-        if found is None:
-            raise ClientError(f"no command /{name}: custom commands live in .opencode/command/NAME.md")
-        text = await expand(found, arguments, cwd=self.engine.cwd)
-        return text, found.agent or agent, found.model or model
-
-    def _attach(self, paths: list[str]) -> tuple[list[Attachment], list[str]]:
-        from pathlib import Path
-
-        from opencode.cli.run import attachments
-        from opencode.cli.runtime import CliError
-
-        base = self.engine.cwd
-        wanted = [base / Path(p).expanduser() for p in dict.fromkeys(paths)]
-        found = [str(path) for path in wanted if path.is_file()]
-        try:
-            return attachments(found)
-        except CliError as exc:  # a binary file that is no image or PDF
-            raise ClientError(str(exc).removeprefix("-f ")) from None
 
     async def project_files(self, *, refresh: bool = False) -> list[str]:
         from opencode.tool.ripgrep import run_rg
@@ -504,65 +420,29 @@ class EngineClient:
         return [CommandInfo(c.name, c.description or "", c.source) for c in ordered]
 
     async def shell(self, session_id: str, command: str) -> str:
-        return str(await self._supervised(session_id, self._shell(session_id, command.strip())))
+        from opencode.agent.actions import shell
 
-    async def _shell(self, session_id: str, command: str) -> str:
-        from opencode.agent.commands import run_shell
-        from opencode.session.revert import cleanup_revert
-
-        if not command:
-            raise ClientError("no command after the !: type !ls, for one")
         agent = self.agent_name(session_id)
-        try:
-            resolved = self.engine.resolve_model(self.model, agent)
-        except Exception as exc:  # the message records a model; without one there is no conversation to add to
-            raise ClientError(f"cannot add the output to the conversation: {exc}") from None
-        output = await run_shell(command, self.engine.cwd, timeout=SHELL_TIMEOUT, cap=SHELL_OUTPUT_CAP)
-        session = self.engine.store.get_session(session_id)
-        if session.revert is not None:  # as a prompt does: a new message makes the undone ones permanent history
-            session = cleanup_revert(self.engine.store, session.id)
-        text = shell_message(command, output)
-        self.engine.add_user_message(session, text, [], resolved, agent)
-        self.engine.touch(session)
-        return text
+
+        def work(_abort: asyncio.Event) -> Coroutine[object, object, str]:
+            return shell(self.engine, session_id, command, agent=agent, model=self.model)
+
+        return str(await self.engine.jobs.run(session_id, work))
 
     async def compact(self, session_id: str) -> None:
-        await self._supervised(session_id, self._compact(session_id))
+        from opencode.agent.actions import summarize
 
-    async def _compact(self, session_id: str) -> None:
-        from opencode.session.model import AssistantMessage
+        agent = self.agent_name(session_id)
 
-        session = self.engine.store.get_session(session_id)
-        if not self.messages(session_id):
-            raise ClientError("nothing to compact yet")
-        try:
-            resolved = self.engine.resolve_model(self.model, self.agent_name(session_id))
-        except Exception as exc:
-            raise ClientError(str(exc)) from None
-        async with resolved.connected():
-            await self.engine.compact(session, resolved, auto=False)
-        summaries = [
-            m.info
-            for m in self.engine.store.list_messages(session_id)
-            if isinstance(m.info, AssistantMessage) and m.info.summary
-        ]
-        if summaries and summaries[-1].error is not None:
-            raise ClientError(f"compaction failed: {summaries[-1].error.message}")
+        def work(_abort: asyncio.Event) -> Coroutine[object, object, None]:
+            return summarize(self.engine, session_id, agent=agent, model=self.model)
+
+        await self.engine.jobs.run(session_id, work)
 
     def export_session(self, session_id: str) -> dict[str, object]:
-        from opencode.session.model import SessionExport
+        from opencode.agent.actions import export_session
 
-        store = self.engine.store
-        export = getattr(store, "export_session", None)  # the SQLite store has it; any other is read part by part
-        if export is not None:
-            document: SessionExport = export(session_id)
-        else:
-            todos = store.get_todos(session_id) or None
-            document = SessionExport(
-                info=store.get_session(session_id), messages=store.list_messages(session_id), todos=todos
-            )
-        data: dict[str, object] = document.model_dump(mode="json", exclude_none=True)
-        return data
+        return export_session(self.engine, session_id)
 
     def get_config(self) -> Config:
         return self.engine.config
@@ -576,61 +456,15 @@ class EngineClient:
     def todos(self, session_id: str) -> list[Todo]:
         return self.engine.store.get_todos(session_id)
 
-    def _patches(self, session_id: str) -> tuple[dict[str, str], str | None]:
-        """Each changed file with the snapshot from before its first change, and the last step's end snapshot."""
-        from opencode.session.model import PatchPart, StepFinishPart
-
-        first: dict[str, str] = {}
-        end: str | None = None
-        for message in self.messages(session_id):
-            for part in message.parts:
-                if isinstance(part, PatchPart):
-                    for file in part.files:
-                        first.setdefault(file, part.hash)
-                elif isinstance(part, StepFinishPart) and part.snapshot:
-                    end = part.snapshot
-        return first, end
-
     def modified_files(self, session_id: str) -> list[str]:
-        return list(self._patches(session_id)[0])
+        from opencode.agent.actions import changed_files
+
+        return changed_files(self.engine, session_id)
 
     async def file_diff(self, session_id: str, file: str) -> str:
-        from opencode.snapshot import SnapshotError
+        from opencode.agent.actions import file_diff
 
-        first, end = self._patches(session_id)
-        if file not in first:
-            raise ClientError(f"{file} was not changed in this session")
-        if self.engine.snapshots is None:
-            raise ClientError("snapshots are off (`snapshot: false` in config), so there is no diff to show")
-        try:
-            whole = await self.engine.snapshots.diff(first[file], end)
-        except SnapshotError as exc:
-            raise ClientError(f"cannot compute the diff of {file}: {exc}") from None
-        return file_section(whole, file)
-
-    async def _supervised(self, session_id: str, work: Coroutine[object, object, object]) -> object:
-        """Run `work` as the session's running job: `busy` meanwhile, and `abort` (Esc) stops it."""
-        if self.busy(session_id):
-            work.close()
-            raise ClientError("a turn is running in this session: wait, or press Esc to stop it")
-        run: asyncio.Task[object] = asyncio.ensure_future(work)
-        self._runs[session_id] = run
-        self._aborts[session_id] = asyncio.Event()
-        try:
-            return await asyncio.shield(run)
-        except asyncio.CancelledError:
-            if not run.done():  # the caller was cancelled (the app is closing)
-                run.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await run
-                raise
-            if run.cancelled():
-                raise ClientError("interrupted") from None
-            raise
-        finally:
-            if self._runs.get(session_id) is run:
-                del self._runs[session_id]
-                del self._aborts[session_id]
+        return await file_diff(self.engine, session_id, file)
 
     def child_sessions(self, session_id: str) -> list[Session]:
         return self.engine.store.list_sessions(parent_id=session_id)
@@ -665,30 +499,5 @@ class CommandInfo:
     source: str
 
 
-SHELL_TIMEOUT = 60.0
-"""Seconds a `!command` may run before it is killed."""
-SHELL_OUTPUT_CAP = 32 * 1024
-"""Bytes of a `!command`'s output kept (the rest is cut, with a note)."""
 FILE_LIST_CAP = 8 * 1024 * 1024
 """Bytes of ripgrep's file listing read for `@` completion (a huge tree is listed in part)."""
-
-
-def shell_message(command: str, output: str) -> str:
-    """The user message a `!command` adds: the command, then its output in a fence no output can close."""
-    longest = max((len(run) for run in re.findall(r"`+", output)), default=0)
-    fence = "`" * max(3, longest + 1)
-    shown = output or "(no output)"
-    return f"I ran this shell command in the project directory:\n$ {command}\n\nIts output:\n{fence}\n{shown}\n{fence}"
-
-
-def file_section(diff: str, file: str) -> str:
-    """The part of a multi-file `git diff` about `file` (from its `diff --git` line to the next one)."""
-    plain, quoted = f"diff --git a/{file} b/{file}", f'diff --git "a/{file}" "b/{file}"'
-    out: list[str] = []
-    taking = False
-    for line in diff.splitlines(keepends=True):
-        if line.startswith("diff --git "):
-            taking = line.rstrip("\n") in (plain, quoted)
-        if taking:
-            out.append(line)
-    return "".join(out)
