@@ -140,6 +140,24 @@ def build_parser() -> Parser:
     _common(create)
     agent.set_defaults(handler="opencode.cli.agent:main")
 
+    for name, handler, summary in (
+        ("serve", "opencode.cli.serve:main", "start the HTTP server (opencode's API, SSE, WebSocket, GraphQL)"),
+        ("web", "opencode.cli.serve:web_main", "start the server and open its browser UI"),
+    ):
+        server = verbs.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+        server.add_argument(
+            "--port", type=_port, metavar="N", help="port to listen on (default: 4096 if free, else any; 0: any)"
+        )
+        server.add_argument(
+            "--hostname", default="127.0.0.1", help="address to bind (off loopback needs OPENCODE_SERVER_PASSWORD)"
+        )
+        server.add_argument(
+            "--cors", action="append", default=[], metavar="ORIGIN", help="also allow browser calls from ORIGIN"
+        )
+        _model_flags(server)
+        _common(server)
+        server.set_defaults(handler=handler)
+
     debug = verbs.add_parser("debug", help="debugging and troubleshooting tools")
     _common(debug)
     tools = debug.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)
@@ -161,6 +179,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
     return value
 
 
