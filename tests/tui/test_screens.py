@@ -2,17 +2,13 @@
 
 `StaticClient` implements the `Client` interface from a list of stored-shape messages, as a
 remote (`opencode attach`) client would: the app renders the same. Each test reads the screen's
-text; with TUI_SCREENSHOTS=DIR set, each also saves an SVG screenshot there
-(`TUI_SCREENSHOTS=docs/tui .venv/bin/pytest tests/tui/test_screens.py` refreshes
-the ones in docs/tui).
+text; test_snapshots.py compares the same screens with stored SVG snapshots.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -195,19 +191,11 @@ def screen_text(app: Any) -> str:
     return console.export_text()
 
 
-def save(app: Any, name: str) -> None:
-    target = os.environ.get("TUI_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        (Path(target) / f"{name}.svg").write_text(app.export_screenshot(title=f"opencode: {name}"))
-
-
 async def test_main_screen_at_80x24() -> None:
     app = OpencodeApp(StaticClient(), session_id="ses_demo")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
         shown = screen_text(app)
-        save(app, "chat-80x24")
     for text in ("✓ bash  Run the tests  1.3s", "def greet(name):", "• the tests pass", "anthropic/claude-sonnet-4-5"):
         assert text in shown, shown
     assert "5,510 tokens  $0.0203" in shown
@@ -218,7 +206,6 @@ async def test_main_screen_wide_shows_the_whole_turn() -> None:
     async with app.run_test(size=(120, 44)) as pilot:
         await pilot.pause(0.2)
         shown = screen_text(app)
-        save(app, "chat-120x44")
     assert "make greet friendlier" in shown
     assert "▶ Thinking" in shown  # reasoning collapsed once done
     assert "✓ edit  app.py  0.1s" in shown
@@ -244,7 +231,6 @@ async def test_permission_dialog_shows_the_command_and_sends_the_reply() -> None
         await wait_until(pilot, lambda: isinstance(app.screen, PermissionDialog))
         await pilot.pause(0.1)
         shown = screen_text(app)
-        save(app, "permission")
         assert "$ git push origin main" in shown and "Push the fix" in shown
         assert "always allows: git push *" in shown
         await pilot.pause(PermissionDialog.ARM_SECONDS)
@@ -263,7 +249,6 @@ async def test_question_dialog_lists_the_options() -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, QuestionDialog))
         await pilot.pause(0.1)
         shown = screen_text(app)
-        save(app, "question")
         assert "Storage: Which database?" in shown and "Postgres  server" in shown and "SQLite" in shown
         field = app.screen.query_one("#q0-text")
         field.focus()

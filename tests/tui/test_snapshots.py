@@ -1,0 +1,100 @@
+"""Snapshot tests (pytest-textual-snapshot) of the main screens, from the fixed data of test_screens.
+
+Each test renders a screen to SVG and compares it with the stored one in `__snapshots__/`; a change
+to what the user sees fails the test until the snapshot is refreshed on purpose:
+
+    .venv/bin/pytest tests/tui/test_snapshots.py --snapshot-update
+
+`docs/tui/` shows these same SVGs (copied by `scripts/tui-screenshots`), so the docs show the UI
+as the tests last saw it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencode.bus import PermissionAsked, QuestionAsked, QuestionInfo, QuestionOption, ToolRef
+from opencode.tui.app import OpencodeApp
+from opencode.tui.dialogs import PermissionDialog, QuestionDialog
+from tests.tui.conftest import wait_until
+from tests.tui.test_screens import StaticClient
+
+
+def app_for(client: StaticClient | None = None) -> OpencodeApp:
+    return OpencodeApp(client or StaticClient(), session_id="ses_demo")
+
+
+def test_chat_80x24(snap_compare: Any) -> None:
+    assert snap_compare(app_for(), terminal_size=(80, 24), run_before=lambda pilot: pilot.pause(0.2))
+
+
+def test_chat_120x44(snap_compare: Any) -> None:
+    assert snap_compare(app_for(), terminal_size=(120, 44), run_before=lambda pilot: pilot.pause(0.2))
+
+
+def test_permission_dialog(snap_compare: Any) -> None:
+    client = StaticClient()
+    app = app_for(client)
+
+    async def ask(pilot: Any) -> None:
+        client.publish(
+            PermissionAsked(
+                id="per_1",
+                sessionID="ses_demo",
+                permission="bash",
+                patterns=["git push origin main"],
+                metadata={"command": "git push origin main", "description": "Push the fix"},
+                always=["git push *"],
+                tool=ToolRef(messageID="msg_2", callID="call_3"),
+            )
+        )
+        await wait_until(pilot, lambda: isinstance(app.screen, PermissionDialog))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_question_dialog(snap_compare: Any) -> None:
+    client = StaticClient()
+    app = app_for(client)
+
+    async def ask(pilot: Any) -> None:
+        options = [QuestionOption(label="Postgres", description="server"), QuestionOption(label="SQLite")]
+        question = QuestionInfo(question="Which database?", header="Storage", options=options)
+        client.publish(QuestionAsked(id="que_1", sessionID="ses_demo", questions=[question]))
+        await wait_until(pilot, lambda: isinstance(app.screen, QuestionDialog))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_side_panel_hidden_by_its_keybind(snap_compare: Any) -> None:
+    async def close_panel(pilot: Any) -> None:  # shown by default from 100 columns: <leader>b hides it
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+x", "b")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(), terminal_size=(120, 36), run_before=close_panel)
+
+
+def test_light_theme(snap_compare: Any) -> None:
+    async def light(pilot: Any) -> None:
+        await pilot.pause(0.1)
+        pilot.app.theme = "opencode-light"
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(), terminal_size=(100, 30), run_before=light)
+
+
+def test_the_docs_show_the_current_snapshots() -> None:
+    """docs/tui holds the snapshots as they are (refreshed together by scripts/tui-screenshots)."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "__snapshots__" / "test_snapshots"
+    docs = Path(__file__).parents[2] / "docs" / "tui"
+    stale = [
+        raw.name
+        for raw in here.glob("*.raw")
+        if (docs / f"{raw.stem.removeprefix('test_')}.svg").read_bytes() != raw.read_bytes()
+    ]
+    assert not stale, f"docs/tui is behind the snapshots of {stale}: run scripts/tui-screenshots"
