@@ -63,7 +63,8 @@ def test_opencode_in_a_terminal_answers_and_shows_the_diff(
         Reply([ToolCall("write", {"filePath": "notes.txt", "content": "brand new line\n"})]),
         Reply([Text("I rewrote notes.txt for you.")]),
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    # COLUMNS and LINES (xdist's workers set them) would pin the app to 80x24 inside the window.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k not in ("COLUMNS", "LINES")}
     env.update(OPENCODE_CONFIG_CONTENT=json.dumps(config), TERM="xterm-256color")
     name = f"oc-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "opencode"]

@@ -9,41 +9,62 @@ on each and streaming the reply. `/exit` or Ctrl-D ends it; Ctrl-C stops the cur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opencode import aio
 from opencode.cli.runtime import CliError
 
 if TYPE_CHECKING:
     from opencode.agent.engine import Engine
+    from opencode.cli.splash import Splash
 
 
 def main(args: argparse.Namespace) -> int:
-    from opencode.cli.context import load_context
-    from opencode.cli.guide import guide_text
-    from opencode.cli.run import Printer, make_engine, pick_agent
-
     if args.project:
         project = Path(args.project).expanduser()
         if not project.is_dir():
             raise CliError(f"{args.project}: not a directory")
         os.chdir(project)
-    ctx = load_context(args)
-    if not args.model and not ctx.loaded.config.model and not ctx.registry.connected():
-        # Nothing configured: a local server (ollama, LM Studio, llama.cpp) may still be running.
-        aio.run(ctx.registry.refresh_local_models())
-        if not ctx.registry.connected():
-            sys.stdout.write(guide_text(ctx.registry))
-            return 0
     tui = sys.stdin.isatty() and sys.stdout.isatty() and not args.prompt
-    engine = make_engine(ctx, interactive=sys.stdin.isatty() and not tui)
-    agent = pick_agent(engine, args.agent)
-    model = engine.resolve_model(args.model, agent)
+    if not tui:
+        return _chat(args, None)
+    from opencode.cli.splash import Splash
+
+    splash = Splash.start()  # the first frame, while config, the engine and Textual load
+    try:
+        return _chat(args, splash)
+    finally:
+        if splash is not None:
+            splash.close()
+
+
+def _chat(args: argparse.Namespace, splash: Splash | None) -> int:
+    from opencode import aio
+    from opencode.cli.context import load_context
+    from opencode.cli.guide import guide_text
+    from opencode.cli.run import Printer, make_engine, pick_agent
+
+    tui = splash is not None or (sys.stdin.isatty() and sys.stdout.isatty() and not args.prompt)
+    with splash.holding_stderr() if splash is not None else contextlib.nullcontext():
+        ctx = load_context(args)
+        if not args.model and not ctx.loaded.config.model and not ctx.registry.connected():
+            # Nothing configured: a local server (ollama, LM Studio, llama.cpp) may still be running.
+            aio.run(ctx.registry.refresh_local_models())
+        ready = bool(args.model or ctx.loaded.config.model or ctx.registry.connected())
+        if ready:
+            engine = make_engine(ctx, interactive=sys.stdin.isatty() and not tui)
+            agent = pick_agent(engine, args.agent)
+            model = engine.resolve_model(args.model, agent)
+    if not ready:
+        if splash is not None:
+            splash.close()
+        sys.stdout.write(guide_text(ctx.registry))
+        return 0
     if tui:
-        return _run_tui(engine, args.model, agent if args.agent else None)
+        return _run_tui(engine, args.model, agent if args.agent else None, splash)
     session = engine.create_session()
     printer = Printer(sys.stdout, sys.stderr, fmt="default", thinking=False, session_id=session.id)
     engine.bus.on(printer.handle)
@@ -84,7 +105,7 @@ def main(args: argparse.Namespace) -> int:
         engine.store.close()
 
 
-def _run_tui(engine: Engine, model: str | None, agent: str | None) -> int:
+def _run_tui(engine: Engine, model: str | None, agent: str | None, splash: Splash | None) -> int:
     """The terminal UI on this engine: its dialogs answer permission asks and questions."""
     from opencode.tui import run_tui
     from opencode.tui.client import EngineClient
@@ -92,6 +113,11 @@ def _run_tui(engine: Engine, model: str | None, agent: str | None) -> int:
     engine.permissions.interactive = True
     engine.questions.interactive = True
     try:
-        return run_tui(EngineClient(engine, model=model, agent=agent))
+        client = EngineClient(engine, model=model, agent=agent)
+        if splash is None:
+            return run_tui(client)
+        code = run_tui(client, before_run=splash.release, not_started=splash.close)
+        splash.handed_over()
+        return code
     finally:
         engine.store.close()

@@ -26,11 +26,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from opencode.tui.client import Client
 
 
-def run_tui(client: Client, *, session_id: str | None = None) -> int:
-    """Run the app until the user quits; returns the exit code."""
+def run_tui(
+    client: Client,
+    *,
+    session_id: str | None = None,
+    before_run: Callable[[], None] | None = None,
+    not_started: Callable[[], None] | None = None,
+) -> int:
+    """Run the app until the user quits; returns the exit code. `before_run` is called just before
+    Textual takes the terminal (the splash hands it over), `not_started` when the app cannot start
+    (the splash leaves, so the error lands on the normal screen)."""
     import sys
 
     from opencode.tui.app import OpencodeApp
@@ -39,6 +49,10 @@ def run_tui(client: Client, *, session_id: str | None = None) -> int:
     try:
         app = OpencodeApp(client, session_id=session_id)
     except KeybindError as exc:  # a bad key string in config: said before the screen is taken over
+        if not_started is not None:
+            not_started()
         sys.stderr.write(f"opencode: {exc}\n")
         return 1
+    if before_run is not None:
+        before_run()
     return app.run() or 0

@@ -73,6 +73,8 @@ KEYS = {
 class OpencodeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "opencode"
+    AUTO_FOCUS = "#prompt"
+    """The prompt box has focus from the first frame: keys typed while the app starts land there."""
     BINDINGS: ClassVar[list[Any]] = [
         Binding("ctrl+c", "quit", "Quit", priority=True),
         Binding("escape", "interrupt", "Interrupt", show=False),
