@@ -156,3 +156,57 @@ async def test_question_dismissed_tells_the_model(
         await wait_until(pilot, lambda: not app.client.busy(app.session_id) and app.query(TextPartView))
     (part,) = tool_parts(app)
     assert part.state.status == "error" and "dismissed" in part.state.error
+
+
+async def test_plan_exit_shows_the_plan_and_approval_switches_to_build(
+    make_app: Callable[..., OpencodeApp], model_server: ScriptedModelServer, project: Path
+) -> None:
+    from opencode.tui.dialogs import PlanDialog
+
+    plan = "## Plan\n\n1. Write `cache.txt`\n2. Run the tests"
+    model_server.push(
+        Reply([ToolCall("plan_enter", {})]),
+        Reply([ToolCall("plan_exit", {"plan": plan})]),
+        Reply([ToolCall("write", {"filePath": "cache.txt", "content": "done\n"})]),
+        Reply([Text("implemented")]),
+    )
+    app = make_app()
+    async with app.run_test(size=(110, 40)) as pilot:
+        await type_text(pilot, "plan a cache")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanDialog))
+        dialog = app.screen
+        assert isinstance(dialog, PlanDialog)
+        shown = dialog.query_one("#plan").source  # type: ignore[attr-defined]
+        assert "1. Write `cache.txt`" in shown and "Approve this plan" not in shown
+        await pilot.pause(PlanDialog.ARM_SECONDS)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: not app.client.busy(app.session_id) and (project / "cache.txt").exists())
+    assert (project / "cache.txt").read_text() == "done\n"
+    exit_part = next(p for p in tool_parts(app) if p.tool == "plan_exit")
+    assert exit_part.state.status == "completed" and "approved" in exit_part.state.output
+    assert "write" in [t["function"]["name"] for t in model_server.requests[2].json["tools"]]
+
+
+async def test_plan_feedback_keeps_planning(
+    make_app: Callable[..., OpencodeApp], model_server: ScriptedModelServer
+) -> None:
+    from opencode.tui.dialogs import PlanDialog
+
+    model_server.push(
+        Reply([ToolCall("plan_enter", {})]),
+        Reply([ToolCall("plan_exit", {"plan": "1. Rewrite everything"})]),
+        Reply([Text("revising")]),
+    )
+    app = make_app()
+    async with app.run_test(size=(110, 40)) as pilot:
+        await type_text(pilot, "plan it")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanDialog))
+        app.screen.query_one("#feedback").focus()
+        await type_text(pilot, "smaller steps")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.client.busy(app.session_id) and app.query(TextPartView))
+    exit_part = next(p for p in tool_parts(app) if p.tool == "plan_exit")
+    assert "smaller steps" in exit_part.state.output and "still in plan mode" in exit_part.state.output
+    assert "write" not in [t["function"]["name"] for t in model_server.requests[2].json.get("tools", [])]

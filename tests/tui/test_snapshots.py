@@ -15,7 +15,7 @@ from typing import Any
 
 from opencode.bus import PermissionAsked, QuestionAsked, QuestionInfo, QuestionOption, ToolRef
 from opencode.tui.app import OpencodeApp
-from opencode.tui.dialogs import PermissionDialog, QuestionDialog
+from opencode.tui.dialogs import PermissionDialog, PlanDialog, QuestionDialog
 from tests.tui.conftest import wait_until
 from tests.tui.test_screens import StaticClient
 
@@ -24,12 +24,22 @@ def app_for(client: StaticClient | None = None) -> OpencodeApp:
     return OpencodeApp(client or StaticClient(), session_id="ses_demo")
 
 
+async def steady(pilot: Any, wait: float = 0.2) -> None:
+    """Let the screen settle, with every cursor shown and not blinking (a blink would make the SVG vary)."""
+    await pilot.pause(wait)
+    for screen in pilot.app.screen_stack:
+        for widget in screen.walk_children(with_self=False):
+            if hasattr(widget, "cursor_blink"):
+                widget.cursor_blink = False
+    await pilot.pause(0.05)
+
+
 def test_chat_80x24(snap_compare: Any) -> None:
-    assert snap_compare(app_for(), terminal_size=(80, 24), run_before=lambda pilot: pilot.pause(0.2))
+    assert snap_compare(app_for(), terminal_size=(80, 24), run_before=steady)
 
 
 def test_chat_120x44(snap_compare: Any) -> None:
-    assert snap_compare(app_for(), terminal_size=(120, 44), run_before=lambda pilot: pilot.pause(0.2))
+    assert snap_compare(app_for(), terminal_size=(120, 44), run_before=steady)
 
 
 def test_permission_dialog(snap_compare: Any) -> None:
@@ -49,7 +59,7 @@ def test_permission_dialog(snap_compare: Any) -> None:
             )
         )
         await wait_until(pilot, lambda: isinstance(app.screen, PermissionDialog))
-        await pilot.pause(0.2)
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
 
@@ -63,7 +73,31 @@ def test_question_dialog(snap_compare: Any) -> None:
         question = QuestionInfo(question="Which database?", header="Storage", options=options)
         client.publish(QuestionAsked(id="que_1", sessionID="ses_demo", questions=[question]))
         await wait_until(pilot, lambda: isinstance(app.screen, QuestionDialog))
-        await pilot.pause(0.2)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
+
+
+def test_plan_dialog(snap_compare: Any) -> None:
+    client = StaticClient()
+    app = app_for(client)
+    plan = "## Friendlier greeting\n\n1. Use an f-string in `greet`\n2. Add a test for the new text\n3. Run the tests"
+
+    async def ask(pilot: Any) -> None:
+        options = [
+            QuestionOption(label="Approve", description="Switch to build and carry out the plan"),
+            QuestionOption(label="Keep planning", description="Stay in plan mode and refine the plan"),
+        ]
+        text = f"{plan}\n\nApprove this plan and switch to the build agent to carry it out?"
+        client.publish(
+            QuestionAsked(
+                id="que_2",
+                sessionID="ses_demo",
+                questions=[QuestionInfo(question=text, header="Plan", options=options)],
+            )
+        )
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanDialog))
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=ask)
 
@@ -72,7 +106,7 @@ def test_side_panel_hidden_by_its_keybind(snap_compare: Any) -> None:
     async def close_panel(pilot: Any) -> None:  # shown by default from 100 columns: <leader>b hides it
         await pilot.pause(0.1)
         await pilot.press("ctrl+x", "b")
-        await pilot.pause(0.3)
+        await steady(pilot)
 
     assert snap_compare(app_for(), terminal_size=(120, 36), run_before=close_panel)
 
@@ -81,7 +115,7 @@ def test_light_theme(snap_compare: Any) -> None:
     async def light(pilot: Any) -> None:
         await pilot.pause(0.1)
         pilot.app.theme = "opencode-light"
-        await pilot.pause(0.2)
+        await steady(pilot)
 
     assert snap_compare(app_for(), terminal_size=(100, 30), run_before=light)
 

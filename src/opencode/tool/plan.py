@@ -20,6 +20,7 @@ from opencode.tool.tool import Tool, ToolContext, ToolError, ToolResult
 PLAN_AGENT = "plan"
 APPROVE = "Approve"
 KEEP_PLANNING = "Keep planning"
+# The TUI's plan dialog (tui/dialogs.py) knows the question by these labels and the "Plan" header.
 SWITCH_KEY = "agentSwitch"
 """Metadata key of a tool result that switched the session's agent (read by `Engine.current_agent`)."""
 

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from opencode.tui import prompt as prompt_box
 from opencode.tui.client import ClientError
 from opencode.tui.completion import Completer, shown_text
-from opencode.tui.dialogs import PermissionDialog, QuestionDialog
+from opencode.tui.dialogs import PermissionDialog, PlanDialog, QuestionDialog, is_plan_approval
 from opencode.tui.history import History, TaskBlock
 from opencode.tui.keybinds import Keymap, handle_key
 from opencode.tui.sidepanel import SidePanel
@@ -313,7 +313,8 @@ class OpencodeApp(App[int]):
                         self.client.reply_question(question_id, answers)
                 self._dialog_closed(question_id)
 
-            self.push_screen(QuestionDialog(asked), question_done)
+            dialog = PlanDialog(asked) if is_plan_approval(asked) else QuestionDialog(asked)
+            self.push_screen(dialog, question_done)
 
     def _dialog_closed(self, request_id: str) -> None:
         if self._showing == request_id:
@@ -326,7 +327,7 @@ class OpencodeApp(App[int]):
         if self._showing == request_id:
             self._showing = None
             screen = self.screen
-            if isinstance(screen, PermissionDialog | QuestionDialog):
+            if isinstance(screen, PermissionDialog | QuestionDialog | PlanDialog):
                 screen.dismiss(None)
 
     # --- input ---------------------------------------------------------------------------------

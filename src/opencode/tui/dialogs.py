@@ -190,3 +190,91 @@ class QuestionDialog(ModalScreen[list[list[str]] | None]):
 
     def action_dismiss_all(self) -> None:
         self.dismiss(None)
+
+
+PLAN_HEADER = "Plan"
+APPROVE, KEEP_PLANNING = "Approve", "Keep planning"
+"""The labels `plan_exit` offers (opencode.tool.plan): a question with these is a plan to approve."""
+
+
+def is_plan_approval(asked: QuestionAsked) -> bool:
+    if len(asked.questions) != 1:
+        return False
+    question = asked.questions[0]
+    return question.header == PLAN_HEADER and {o.label for o in question.options} == {APPROVE, KEEP_PLANNING}
+
+
+class PlanDialog(ModalScreen[list[list[str]] | None]):
+    """`plan_exit`'s ask: the plan rendered as markdown, then Approve (a), Keep planning (k), or what to change.
+
+    Answers as the question it is: [["Approve"]], [["Keep planning"]] or [["<what to change>"]]; Esc
+    dismisses it (the tool hears that the plan was not approved)."""
+
+    DEFAULT_CSS = """
+    PlanDialog { align: center middle; }
+    PlanDialog > Vertical {
+        width: 94%; max-width: 120; height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    PlanDialog .title { text-style: bold; }
+    PlanDialog VerticalScroll { height: 1fr; border: round $panel; margin: 1 0; }
+    PlanDialog Horizontal { height: auto; margin-top: 1; }
+    PlanDialog Button { margin-right: 2; width: auto; }
+    """
+
+    ARM_SECONDS = 0.4
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("a", "choose('approve')", "Approve", show=False),
+        Binding("k", "choose('keep')", "Keep planning", show=False),
+        Binding("escape", "dismiss_plan", "Dismiss", show=False),
+    ]
+
+    def __init__(self, asked: QuestionAsked) -> None:
+        super().__init__()
+        self.asked = asked
+        self.opened = time.monotonic()
+        text = asked.questions[0].question
+        plan, _, ask = text.rpartition("\n\n")
+        self.plan = plan or text
+        self.ask = ask if plan else "Approve this plan?"
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown
+
+        with Vertical():
+            yield Label(Text(self.ask), classes="title")
+            with VerticalScroll():
+                yield Markdown(self.plan, id="plan")
+            yield Input(placeholder="or say what to change, then Enter", id="feedback")
+            with Horizontal():
+                yield Button("Approve (a)", id="approve", variant="success")
+                yield Button("Keep planning (k)", id="keep")
+                yield Button("Dismiss (esc)", id="dismiss")
+
+    def on_mount(self) -> None:
+        self.query_one("#approve", Button).focus()
+
+    def action_choose(self, choice: str) -> None:
+        if isinstance(self.focused, Input):
+            return  # typing feedback: the letters are text
+        if time.monotonic() - self.opened < self.ARM_SECONDS:
+            return  # a key meant for the prompt box, typed as the dialog came up
+        self.dismiss([[APPROVE]] if choice == "approve" else [[KEEP_PLANNING]])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "choose" and isinstance(self.focused, Input))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        feedback = event.value.strip()
+        self.dismiss([[feedback]] if feedback else [[KEEP_PLANNING]])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "dismiss":
+            self.dismiss(None)
+        elif time.monotonic() - self.opened >= self.ARM_SECONDS:
+            self.dismiss([[APPROVE]] if event.button.id == "approve" else [[KEEP_PLANNING]])
+
+    def action_dismiss_plan(self) -> None:
+        self.dismiss(None)
