@@ -232,6 +232,103 @@ class Engine:
         finally:
             self._running.discard(session_id)
 
+    async def subtask(
+        self,
+        session_id: str,
+        shown: str,
+        call: SubagentCall,
+        *,
+        model: str | None = None,
+        agent: str | None = None,
+        abort: asyncio.Event | None = None,
+    ) -> PromptResult:
+        """A command with `subtask: true` (opencode's subtask part): `shown` (what the user typed) becomes the
+        user message, the `task` tool runs `call` in a child session at once (no model picks it), and then
+        the session's agent, told to summarize the task's output, takes its turn as after any tool call."""
+        if session_id in self._running:
+            raise SessionBusy(f"session {session_id} is running a turn already: wait for it to end, or abort it")
+        self._running.add(session_id)
+        try:
+            return await self._subtask(session_id, shown, call, model=model, agent=agent, abort=abort)
+        finally:
+            self._running.discard(session_id)
+
+    async def _subtask(
+        self,
+        session_id: str,
+        shown: str,
+        call: SubagentCall,
+        *,
+        model: str | None,
+        agent: str | None,
+        abort: asyncio.Event | None,
+    ) -> PromptResult:
+        from opencode.session.model import ToolPart, ToolStateCompleted, ToolStateError, ToolStateRunning, ToolTimeRange
+        from opencode.session.revert import cleanup_revert
+        from opencode.tool.tool import ToolError
+
+        session = self.store.get_session(session_id)
+        if session.revert is not None:
+            session = cleanup_revert(self.store, session.id)
+        agent = agent or self.current_agent(session.id) or self.default_agent()
+        abort = abort or asyncio.Event()
+        resolved = self.resolve_model(model, agent)
+        user = self.add_user_message(session, shown, [], resolved, agent)
+        self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
+        try:
+            message = self.new_assistant_message(session, user, resolved, agent)
+            arguments = {"description": call.description, "prompt": call.prompt, "subagent_type": call.agent}
+            part = ToolPart(
+                id=ids.ascending("prt"),
+                sessionID=session.id,
+                messageID=message.id,
+                callID=ids.ascending("tool"),
+                tool="task",
+                state=ToolStateRunning(input=arguments),
+            )
+            self.store.put_part(part)
+            self.bus.publish(PartUpdated(part=part))
+            started = now_ms()
+            try:
+                result = await self.call_tool(session, message, agent, part, arguments, abort=abort)
+                part.state = ToolStateCompleted(
+                    input=arguments,
+                    output=result.output,
+                    title=result.title,
+                    metadata=result.metadata,
+                    time=ToolTimeRange(start=started, end=now_ms()),
+                )
+            except (ToolError, asyncio.CancelledError) as exc:
+                error = "aborted" if isinstance(exc, asyncio.CancelledError) else str(exc)
+                part.state = ToolStateError(
+                    input=arguments, error=error, time=ToolTimeRange(start=started, end=now_ms())
+                )
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+            finally:
+                self.store.put_part(part)
+                self.bus.publish(PartUpdated(part=part))
+                self.finish_message(message)
+            follow = UserMessage(id=ids.ascending("msg"), sessionID=session.id, agent=agent, model=user.model)
+            self.store.put_message(follow)
+            self.bus.publish(MessageUpdated(info=follow))
+            summarize = TextPart(
+                id=ids.ascending("prt"),
+                sessionID=session.id,
+                messageID=follow.id,
+                text="Summarize the task tool output above and continue with your task.",
+                synthetic=True,
+            )
+            self.store.put_part(summarize)
+            self.bus.publish(PartUpdated(part=summarize))
+            async with resolved.connected():
+                return await self.loop(session, follow, resolved, agent, abort)
+        finally:
+            await self.background_runs.end_turn(session.id)
+            self.touch(session)
+            self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
+            self.bus.publish(SessionIdle(sessionID=session.id))
+
     def is_busy(self, session_id: str) -> bool:
         """Whether this engine is running a turn of the session (a subagent's child session included)."""
         return session_id in self._running

@@ -57,8 +57,15 @@ def main(args: argparse.Namespace) -> int:
     agent_name = pick_agent(engine, args.agent)
     model = args.model
     if args.command:
-        message, agent_name, model = expand_command(engine, args.command, message, agent_name, model)
-    if inline:
+        from opencode.agent.actions import ActionError, find_command
+
+        try:
+            find_command(engine, args.command)
+        except ActionError as exc:
+            raise CliError(
+                f"--command {args.command}: {str(exc).replace(f'no command /{args.command}', 'no such command')}"
+            ) from None
+    elif inline:
         message = "\n\n".join([*inline, message]) if message else "\n\n".join(inline)
     session = pick_session(engine, args)
     if not args.agent and not args.command and (args.cont or args.session):
@@ -70,7 +77,10 @@ def main(args: argparse.Namespace) -> int:
     printer = Printer(sys.stdout, sys.stderr, fmt=args.format, thinking=args.thinking, session_id=session.id)
     remove = engine.bus.on(printer.handle)
     try:
-        result = aio.run(_prompt(engine, session.id, message, files, model, agent_name))
+        if args.command:
+            result = aio.run(_command(engine, session.id, args.command, message, files, inline, model, agent_name))
+        else:
+            result = aio.run(_prompt(engine, session.id, message, files, model, agent_name))
     finally:
         remove()
         engine.store.close()
@@ -87,6 +97,36 @@ async def _prompt(
 ) -> Any:
     try:
         return await engine.prompt(session_id, text, files=files, model=model, agent=agent)
+    finally:
+        await engine.drain()
+
+
+async def _command(
+    engine: Engine,
+    session_id: str,
+    name: str,
+    arguments: str,
+    files: list[Attachment],
+    inline: list[str],
+    model: str | None,
+    agent: str,
+) -> Any:
+    """`--command NAME`: the command's template with the message as its arguments (a `subtask: true`
+    command runs in a child session); its agent and model apply."""
+    from opencode.agent.actions import command_turn
+
+    try:
+        return await command_turn(
+            engine,
+            session_id,
+            name,
+            arguments,
+            agent=agent,
+            model=model,
+            abort=asyncio.Event(),
+            files=files,
+            inline=inline,
+        )
     finally:
         await engine.drain()
 
@@ -133,20 +173,6 @@ def pick_agent(engine: Engine, name: str | None) -> str:
     if name:
         return check_primary(engine.agents, name).name
     return default_agent(engine.agents, engine.config).name
-
-
-def expand_command(
-    engine: Engine, name: str, arguments: str, agent: str, model: str | None
-) -> tuple[str, str, str | None]:
-    """`--command NAME`: the command's template with the message as its arguments; its agent and model apply."""
-    from opencode.agent.commands import expand, load_commands
-
-    commands = load_commands(engine.config, engine.cwd, engine.root)
-    command = commands.get(name)
-    if command is None:
-        raise CliError(f"--command {name}: no such command (known: {', '.join(sorted(commands))})")
-    text = aio.run(expand(command, arguments, cwd=engine.cwd))
-    return text, command.agent or agent, command.model or model
 
 
 _terminal_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
