@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from opencode.agent.commands import Command
     from opencode.agent.engine import Engine
-    from opencode.session.model import MessageWithParts, Session
+    from opencode.session.model import MessageWithParts, Part, Session
     from opencode.tool.tool import Attachment
 
 SHELL_TIMEOUT = 60.0
@@ -205,12 +206,10 @@ def export_session(engine: Engine, session_id: str) -> dict[str, object]:
 # --- what goes into a prompt: commands and files ---------------------------------------------
 
 
-async def expand_command(
-    engine: Engine, name: str, arguments: str, agent: str, model: str | None
-) -> tuple[str, str, str | None]:
-    """A custom command's template with `arguments` filled in, and the agent and model it asks for."""
+def find_command(engine: Engine, name: str) -> Command:
+    """The custom (or built-in) command `name`; ActionError naming the known ones when there is none."""
     from opencode.agent.agents import AgentError
-    from opencode.agent.commands import expand, load_commands
+    from opencode.agent.commands import load_commands
 
     try:
         commands = load_commands(engine.config, engine.cwd, engine.root)
@@ -220,8 +219,7 @@ async def expand_command(
     if found is None:
         known = ", ".join(sorted(commands)) or "none; they live in .opencode/command/NAME.md"
         raise ActionError(f"no command /{name} (known: {known})")
-    text = await expand(found, arguments, cwd=engine.cwd)
-    return text, found.agent or agent, found.model or model
+    return found
 
 
 def attach_files(engine: Engine, paths: list[str]) -> tuple[list[Attachment], list[str]]:
@@ -389,3 +387,191 @@ def file_section(diff: str, file: str) -> str:
         if taking:
             out.append(line)
     return "".join(out)
+
+
+# --- what the server's session routes share with other faces ------------------------------------
+
+
+def busy_sessions(engine: Engine) -> list[str]:
+    """Sessions running a turn now: a face's job, or the engine's own (a subagent's child session)."""
+    candidates = dict.fromkeys([*engine.jobs.running(), *engine.sessions])
+    return [session_id for session_id in candidates if engine.jobs.busy(session_id)]
+
+
+async def command_turn(
+    engine: Engine,
+    session_id: str,
+    name: str,
+    arguments: str,
+    *,
+    agent: str,
+    model: str | None,
+    abort: asyncio.Event,
+    files: list[Attachment] | None = None,
+    inline: list[str] | None = None,
+) -> Any:
+    """`/name arguments`: the custom command's template expanded (its agent and model apply), then one turn
+    with `files` attached and `inline` (text files' contents) after the text.
+
+    The built-in `init` writes or improves AGENTS.md (the TUI's `/init`, POST /session/{id}/init)."""
+    from opencode.agent.commands import expand
+    from opencode.tool.tool import SubagentCall
+
+    found = find_command(engine, name)
+    text = with_inlined(await expand(found, arguments, cwd=engine.cwd), inline or [])
+    if found.runs_as_subtask(engine.agents.get(found.agent) if found.agent else None):
+        # `subtask: true` (or a subagent's command): the task runs in a child session, the parent summarizes.
+        call = SubagentCall(agent=found.agent or "general", prompt=text, description=found.description or f"/{name}")
+        shown = f"/{name} {arguments}".strip()
+        return await engine.subtask(session_id, shown, call, model=model, agent=agent, abort=abort)
+    return await engine.prompt(
+        session_id, text, files=files, model=found.model or model, agent=found.agent or agent, abort=abort
+    )
+
+
+def add_message(
+    engine: Engine, session_id: str, text: str, files: list[Attachment], *, agent: str, model: str | None
+) -> MessageWithParts:
+    """A user message stored without a turn (opencode's `noReply`): the model sees it with the next prompt."""
+    from opencode.session.revert import cleanup_revert
+
+    if engine.jobs.busy(session_id):
+        raise ActionError("a turn is running in this session: wait for it, or abort it")
+    try:
+        resolved = engine.resolve_model(model, agent)
+    except Exception as exc:  # the message records a model; without one there is no conversation to add to
+        raise ActionError(str(exc)) from None
+    session = get_session(engine, session_id)
+    if session.revert is not None:
+        session = cleanup_revert(engine.store, session.id)
+    message = engine.add_user_message(session, text, files, resolved, agent)
+    engine.touch(session)
+    return engine.store.get_message(session_id, message.id)
+
+
+def set_archived(engine: Engine, session_id: str, archived: int | None) -> Session:
+    """Archive a session at `archived` (epoch ms), or bring it back with None."""
+    session = get_session(engine, session_id)
+    session.time.archived = archived or None
+    engine.touch(session)
+    return session
+
+
+def fork_session(engine: Engine, session_id: str, message_id: str | None = None) -> Session:
+    """A new session with a copy of this one's messages before `message_id` (all of them without one)."""
+    from opencode import id as ids
+    from opencode.bus import MessageUpdated
+    from opencode.session.model import AssistantMessage
+
+    source = get_session(engine, session_id)
+    messages = visible(engine, session_id)
+    if message_id is not None and all(m.info.id != message_id for m in messages):
+        raise ActionError(f"message {message_id} is not in session {session_id}")
+    forks = sum(1 for s in engine.store.list_sessions(directory=source.directory) if s.title.startswith(source.title))
+    session = engine.create_session(title=f"{source.title} (fork #{forks})", parent_id=None)
+    renamed: dict[str, str] = {}
+    for message in messages:
+        if message.info.id == message_id:
+            break
+        new_id = ids.ascending("msg")
+        renamed[message.info.id] = new_id
+        update: dict[str, object] = {"id": new_id, "sessionID": session.id}
+        if isinstance(message.info, AssistantMessage):
+            update["parentID"] = renamed.get(message.info.parentID, message.info.parentID)
+        info = message.info.model_copy(update=update, deep=True)
+        engine.store.put_message(info)
+        for part in message.parts:
+            engine.store.put_part(
+                part.model_copy(
+                    update={"id": ids.ascending("prt"), "sessionID": session.id, "messageID": new_id}, deep=True
+                )
+            )
+        engine.bus.publish(MessageUpdated(info=info))
+    return session
+
+
+def delete_message(engine: Engine, session_id: str, message_id: str) -> None:
+    """Remove one message and its parts (its file changes stay); published as `message.removed`."""
+    from opencode.bus import MessageRemoved
+    from opencode.session.store import NotFound
+
+    if engine.jobs.busy(session_id):
+        raise ActionError("a turn is running in this session: abort it before deleting messages")
+    try:
+        engine.store.get_message(session_id, message_id)
+    except NotFound:
+        raise ActionError(f"no message {message_id} in session {session_id}") from None
+    engine.store.delete_message(session_id, message_id)
+    engine.bus.publish(MessageRemoved(sessionID=session_id, messageID=message_id))
+
+
+def delete_part(engine: Engine, session_id: str, message_id: str, part_id: str) -> None:
+    from opencode.bus import PartRemoved
+    from opencode.session.store import NotFound
+
+    try:
+        message = engine.store.get_message(session_id, message_id)
+    except NotFound:
+        raise ActionError(f"no message {message_id} in session {session_id}") from None
+    if all(part.id != part_id for part in message.parts):
+        raise ActionError(f"no part {part_id} in message {message_id}")
+    engine.store.delete_part(session_id, message_id, part_id)
+    engine.bus.publish(PartRemoved(sessionID=session_id, messageID=message_id, partID=part_id))
+
+
+def update_part(engine: Engine, part: Part) -> Part:
+    """Replace a stored part with `part` (same id, message and session); published as `message.part.updated`."""
+    from opencode.bus import PartUpdated
+    from opencode.session.store import NotFound
+
+    try:
+        message = engine.store.get_message(part.sessionID, part.messageID)
+    except NotFound:
+        raise ActionError(f"no message {part.messageID} in session {part.sessionID}") from None
+    if all(existing.id != part.id for existing in message.parts):
+        raise ActionError(f"no part {part.id} in message {part.messageID}")
+    engine.store.put_part(part)
+    engine.bus.publish(PartUpdated(part=part))
+    return part
+
+
+async def message_diffs(engine: Engine, session_id: str, message_id: str) -> list[FileDiff]:
+    """The files the turn answering user message `message_id` changed: each before the turn's first change
+    to it and at the turn's end (GET /session/{id}/diff?messageID=...)."""
+    from opencode.session.model import AssistantMessage, PatchPart, StepFinishPart
+    from opencode.snapshot import SnapshotError
+
+    messages = visible(engine, session_id)
+    if all(m.info.id != message_id for m in messages):
+        raise ActionError(f"message {message_id} is not in session {session_id}")
+    first: dict[str, str] = {}
+    end: str | None = None
+    for message in messages:
+        if not isinstance(message.info, AssistantMessage) or message.info.parentID != message_id:
+            continue
+        for part in message.parts:
+            if isinstance(part, PatchPart):
+                for file in part.files:
+                    first.setdefault(file, part.hash)
+            elif isinstance(part, StepFinishPart) and part.snapshot:
+                end = part.snapshot
+    if first and engine.snapshots is None:
+        raise ActionError("snapshots are off (`snapshot: false` in config), so there is no diff to show")
+    diffs: list[FileDiff] = []
+    for file, start in first.items():
+        assert engine.snapshots is not None
+        try:
+            patch = file_section(await engine.snapshots.diff(start, end), file)
+        except SnapshotError as exc:
+            raise ActionError(f"cannot compute the diff of {file}: {exc}") from None
+        before = await _file_at(engine, start, file)
+        if end is not None:
+            after = await _file_at(engine, end, file)
+        else:
+            path = engine.root / file
+            after = path.read_text(errors="replace") if path.is_file() else ""
+        lines = patch.splitlines()
+        added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+        removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+        diffs.append(FileDiff(file=file, before=before, after=after, additions=added, deletions=removed, patch=patch))
+    return diffs

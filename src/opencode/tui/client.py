@@ -383,14 +383,23 @@ class EngineClient:
         self, session_id: str, text: str, agent: str, abort: asyncio.Event, *, files: list[str], command: str | None
     ) -> object:
         """What `prompt` runs: the command's template expanded, the files attached, then the engine's turn."""
-        from opencode.agent.actions import attach_files, expand_command, with_inlined
+        from opencode.agent.actions import attach_files, command_turn, with_inlined
 
-        model = self.model
-        if command is not None:
-            text, agent, model = await expand_command(self.engine, command, text, agent, model)
         attached, inline = attach_files(self.engine, files)
+        if command is not None:
+            return await command_turn(
+                self.engine,
+                session_id,
+                command,
+                text,
+                agent=agent,
+                model=self.model,
+                abort=abort,
+                files=attached,
+                inline=inline,
+            )
         text = with_inlined(text, inline)
-        return await self.engine.prompt(session_id, text, files=attached, model=model, agent=agent, abort=abort)
+        return await self.engine.prompt(session_id, text, files=attached, model=self.model, agent=agent, abort=abort)
 
     async def project_files(self, *, refresh: bool = False) -> list[str]:
         from opencode.tool.ripgrep import run_rg
