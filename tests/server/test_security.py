@@ -117,3 +117,14 @@ def test_doc_is_an_openapi_document_of_the_routes(live: Live) -> None:
     assert doc["paths"]["/global/health"]["get"]["operationId"] == "global.health"
     body = doc["paths"]["/log"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]["level"]["enum"]
+
+
+def test_the_web_ui_on_a_lan_address_may_call_its_own_server(start_server: Callable[..., Live]) -> None:
+    # Bound to every interface with a password: the page comes from http://<lan address>:<port>.
+    live = start_server(hostname="0.0.0.0", environ={"OPENCODE_SERVER_PASSWORD": "s3cret"})
+    url = f"http://127.0.0.1:{live.thread.port}"
+    own = {"Host": f"192.168.1.5:{live.thread.port}", "Origin": f"http://192.168.1.5:{live.thread.port}"}
+    body = {"service": "web", "level": "info", "message": "hello"}
+    assert httpx.post(url + "/log", headers=own, json=body, auth=("opencode", "s3cret")).status_code == 200
+    foreign = {**own, "Origin": "http://evil.example"}
+    assert httpx.post(url + "/log", headers=foreign, json=body, auth=("opencode", "s3cret")).status_code == 403

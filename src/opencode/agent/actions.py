@@ -248,7 +248,6 @@ def with_inlined(text: str, inline: list[str]) -> str:
 async def shell(engine: Engine, session_id: str, command: str, *, agent: str, model: str | None) -> str:
     """Run `command` in the project directory; its output becomes a user message (returned)."""
     from opencode.agent.commands import run_shell
-    from opencode.session.revert import cleanup_revert
 
     command = command.strip()
     if not command:
@@ -260,7 +259,7 @@ async def shell(engine: Engine, session_id: str, command: str, *, agent: str, mo
     output = await run_shell(command, engine.cwd, timeout=SHELL_TIMEOUT, cap=SHELL_OUTPUT_CAP)
     session = get_session(engine, session_id)
     if session.revert is not None:  # as a prompt does: a new message makes the undone ones permanent history
-        session = cleanup_revert(engine.store, session.id)
+        session = engine.clear_revert(session.id)
     text = shell_message(command, output)
     engine.add_user_message(session, text, [], resolved, agent)
     engine.touch(session)
@@ -433,7 +432,6 @@ def add_message(
     engine: Engine, session_id: str, text: str, files: list[Attachment], *, agent: str, model: str | None
 ) -> MessageWithParts:
     """A user message stored without a turn (opencode's `noReply`): the model sees it with the next prompt."""
-    from opencode.session.revert import cleanup_revert
 
     if engine.jobs.busy(session_id):
         raise ActionError("a turn is running in this session: wait for it, or abort it")
@@ -443,7 +441,7 @@ def add_message(
         raise ActionError(str(exc)) from None
     session = get_session(engine, session_id)
     if session.revert is not None:
-        session = cleanup_revert(engine.store, session.id)
+        session = engine.clear_revert(session.id)
     message = engine.add_user_message(session, text, files, resolved, agent)
     engine.touch(session)
     return engine.store.get_message(session_id, message.id)

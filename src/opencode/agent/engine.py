@@ -264,12 +264,11 @@ class Engine:
         abort: asyncio.Event | None,
     ) -> PromptResult:
         from opencode.session.model import ToolPart, ToolStateCompleted, ToolStateError, ToolStateRunning, ToolTimeRange
-        from opencode.session.revert import cleanup_revert
         from opencode.tool.tool import ToolError
 
         session = self.store.get_session(session_id)
         if session.revert is not None:
-            session = cleanup_revert(self.store, session.id)
+            session = self.clear_revert(session.id)
         agent = agent or self.current_agent(session.id) or self.default_agent()
         abort = abort or asyncio.Event()
         resolved = self.resolve_model(model, agent)
@@ -329,6 +328,16 @@ class Engine:
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
             self.bus.publish(SessionIdle(sessionID=session.id))
 
+    def clear_revert(self, session_id: str) -> Session:
+        """A new message after an undo: the undone messages are deleted for good (`message.removed` each)."""
+        from opencode.bus import MessageRemoved
+        from opencode.session.revert import cleanup_revert
+
+        def removed(message_id: str) -> None:
+            self.bus.publish(MessageRemoved(sessionID=session_id, messageID=message_id))
+
+        return cleanup_revert(self.store, session_id, removed)
+
     def is_busy(self, session_id: str) -> bool:
         """Whether this engine is running a turn of the session (a subagent's child session included)."""
         return session_id in self._running
@@ -343,12 +352,10 @@ class Engine:
         agent: str | None,
         abort: asyncio.Event | None,
     ) -> PromptResult:
-        from opencode.session.revert import cleanup_revert
-
         session = self.store.get_session(session_id)
         if session.revert is not None:
             # A new message after an undo makes the undone messages permanent history no more.
-            session = cleanup_revert(self.store, session.id)
+            session = self.clear_revert(session.id)
         agent = agent or self.current_agent(session.id) or self.default_agent()
         abort = abort or asyncio.Event()
         resolved = self.resolve_model(model, agent)

@@ -64,7 +64,7 @@ class Guard:
             await self._refuse(scope, send, 403, "Forbidden", problem)
             return
         origin = headers.get("origin")
-        if origin is not None and origin.rstrip("/") not in self.own_origins(scope):
+        if origin is not None and not self._origin_allowed(origin.rstrip("/"), headers.get("host", ""), scope):
             message = f"origin {origin} may not call this server (start it with --cors {origin})"
             await self._refuse(scope, send, 403, "Forbidden", message)
             return
@@ -91,6 +91,14 @@ class Guard:
         await self.app(scope, self._capped(receive), self._with_cors(send, origin))
 
     # --- the checks ------------------------------------------------------------------------
+
+    def _origin_allowed(self, origin: str, host: str, scope: Scope) -> bool:
+        """The server's own pages (on whatever name the Host check let through: a LAN address when bound
+        to every interface, where the password guards it) and the `--cors` origins."""
+        if origin in self.own_origins(scope):
+            return True
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        return bool(host) and origin.lower() == f"{scheme}://{host.lower()}"
 
     def _host_problem(self, host: str, scope: Scope) -> str | None:
         if self.options.any_host():

@@ -29,7 +29,7 @@ steps changed go back to the pre-revert snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from opencode.session.model import MessageWithParts, PatchPart, Session, SessionRevert, now_ms
 from opencode.session.store import NotFound, Store
@@ -137,8 +137,9 @@ def visible_messages(store: Store, session: Session) -> list[MessageWithParts]:
     return messages if cut is None else messages[:cut]
 
 
-def cleanup_revert(store: Store, session_id: str) -> Session:
-    """A new message makes the revert final: delete the hidden messages and clear `Session.revert`."""
+def cleanup_revert(store: Store, session_id: str, removed: Callable[[str], None] | None = None) -> Session:
+    """A new message makes the revert final: delete the hidden messages and clear `Session.revert`;
+    `removed(message_id)` is called for each message deleted (the engine publishes `message.removed`)."""
     session = _session(store, session_id)
     if session.revert is None:
         return session
@@ -147,6 +148,8 @@ def cleanup_revert(store: Store, session_id: str) -> Session:
     if cut is not None:
         for message in messages[cut:]:
             store.delete_message(session_id, message.info.id)
+            if removed is not None:
+                removed(message.info.id)
     session.revert = None
     session.time.updated = now_ms()
     store.put_session(session)
