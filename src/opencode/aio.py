@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,19 +32,30 @@ def close_pipes(proc: Process) -> None:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
-        _use_pidfd_watcher()
-    return asyncio.run(main)
+    """`asyncio.run(main)`; on 3.11 in the main thread, with a pidfd child watcher for its duration (the
+    watcher is global and serves one loop: event loops on other threads keep 3.11's threaded one)."""
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return asyncio.run(main)
+    if threading.current_thread() is not threading.main_thread() or not _use_pidfd_watcher():
+        return asyncio.run(main)
+    try:
+        return asyncio.run(main)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # None: the threaded default, made when next asked (typeshed leaves None out; CPython takes it).
+            asyncio.get_event_loop_policy().set_child_watcher(None)  # type: ignore[arg-type]
 
 
-def _use_pidfd_watcher() -> None:
+def _use_pidfd_watcher() -> bool:
     try:
         fd = os.pidfd_open(os.getpid())  # refused by old kernels and some sandboxes
     except OSError:
-        return
+        return False
     os.close(fd)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         policy = asyncio.get_event_loop_policy()
         if not isinstance(getattr(policy, "_watcher", None), asyncio.PidfdChildWatcher):
             policy.set_child_watcher(asyncio.PidfdChildWatcher())
+    return True

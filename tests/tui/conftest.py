@@ -10,10 +10,7 @@ from typing import Any
 import pytest
 
 from opencode.agent.engine import Engine
-from opencode.config.schema import Config
-from opencode.provider.registry import Registry
 from opencode.session.model import ToolPart
-from opencode.session.sqlite import SQLiteStore
 from opencode.testing.model_server import ScriptedModelServer
 from opencode.tui.app import OpencodeApp
 from opencode.tui.client import EngineClient
@@ -29,17 +26,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def make_client(project: Path, server: ScriptedModelServer, extra: dict[str, Any] | None = None) -> EngineClient:
-    options = {"baseURL": server.base_url("openai-chat"), "apiKey": server.api_key, "maxRetries": 2}
-    entry = {
-        "npm": "@ai-sdk/openai-compatible",
-        "options": options,
-        "models": {"test-model": {"tool_call": True, "cost": {"input": 3.0, "output": 15.0}}},
-    }
-    config = Config.model_validate({"provider": {"mine": entry}, "model": MODEL, **(extra or {})})
-    registry = Registry.load(config, environ={}, credentials={})
-    store = SQLiteStore(project.parent / "store.db")
-    engine = Engine(cwd=project, config=config, registry=registry, store=store, interactive=True)
-    return EngineClient(engine)
+    from tests.server.conftest import make_engine
+
+    return EngineClient(make_engine(project, server, extra))
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ from opencode.tool.tool import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from opencode.agent.agents import Agent
     from opencode.agent.questions import QuestionPrompt
     from opencode.bus import QuestionInfo
@@ -224,13 +226,7 @@ class Engine:
         Background subagents started during the turn and still running when it ends are cancelled.
         Raises `SessionBusy` while this engine runs a turn of the same session (two turns at once would
         interleave their messages)."""
-        if session_id in self._running:
-            raise SessionBusy(f"session {session_id} is running a turn already: wait for it to end, or abort it")
-        self._running.add(session_id)
-        try:
-            return await self._prompt(session_id, text, files=files, model=model, agent=agent, abort=abort)
-        finally:
-            self._running.discard(session_id)
+        return await self._turn(session_id, text, files or [], model=model, agent=agent, abort=abort, body=self.loop)
 
     async def subtask(
         self,
@@ -245,88 +241,72 @@ class Engine:
         """A command with `subtask: true` (opencode's subtask part): `shown` (what the user typed) becomes the
         user message, the `task` tool runs `call` in a child session at once (no model picks it), and then
         the session's agent, told to summarize the task's output, takes its turn as after any tool call."""
-        if session_id in self._running:
-            raise SessionBusy(f"session {session_id} is running a turn already: wait for it to end, or abort it")
-        self._running.add(session_id)
-        try:
-            return await self._subtask(session_id, shown, call, model=model, agent=agent, abort=abort)
-        finally:
-            self._running.discard(session_id)
 
-    async def _subtask(
+        async def body(
+            session: Session, user: UserMessage, resolved: ResolvedModel, agent: str, abort: asyncio.Event
+        ) -> PromptResult:
+            follow = await self._run_subtask(session, user, resolved, agent, call, abort)
+            return await self.loop(session, follow, resolved, agent, abort)
+
+        return await self._turn(session_id, shown, [], model=model, agent=agent, abort=abort, body=body)
+
+    async def _run_subtask(
         self,
-        session_id: str,
-        shown: str,
+        session: Session,
+        user: UserMessage,
+        resolved: ResolvedModel,
+        agent: str,
         call: SubagentCall,
-        *,
-        model: str | None,
-        agent: str | None,
-        abort: asyncio.Event | None,
-    ) -> PromptResult:
+        abort: asyncio.Event,
+    ) -> UserMessage:
+        """The subtask's `task` call, in an assistant message of its own; returns the synthetic user message
+        that asks the agent to summarize it."""
         from opencode.session.model import ToolPart, ToolStateCompleted, ToolStateError, ToolStateRunning, ToolTimeRange
-        from opencode.tool.tool import ToolError
 
-        session = self.store.get_session(session_id)
-        if session.revert is not None:
-            session = self.clear_revert(session.id)
-        agent = agent or self.current_agent(session.id) or self.default_agent()
-        abort = abort or asyncio.Event()
-        resolved = self.resolve_model(model, agent)
-        user = self.add_user_message(session, shown, [], resolved, agent)
-        self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
+        message = self.new_assistant_message(session, user, resolved, agent)
+        arguments = {"description": call.description, "prompt": call.prompt, "subagent_type": call.agent}
+        part = ToolPart(
+            id=ids.ascending("prt"),
+            sessionID=session.id,
+            messageID=message.id,
+            callID=ids.ascending("tool"),
+            tool="task",
+            state=ToolStateRunning(input=arguments),
+        )
+        self.store.put_part(part)
+        self.bus.publish(PartUpdated(part=part))
+        started = now_ms()
         try:
-            message = self.new_assistant_message(session, user, resolved, agent)
-            arguments = {"description": call.description, "prompt": call.prompt, "subagent_type": call.agent}
-            part = ToolPart(
-                id=ids.ascending("prt"),
-                sessionID=session.id,
-                messageID=message.id,
-                callID=ids.ascending("tool"),
-                tool="task",
-                state=ToolStateRunning(input=arguments),
+            result = await self.call_tool(session, message, agent, part, arguments, abort=abort)
+            part.state = ToolStateCompleted(
+                input=arguments,
+                output=result.output,
+                title=result.title,
+                metadata=result.metadata,
+                time=ToolTimeRange(start=started, end=now_ms()),
             )
+        except (ToolError, asyncio.CancelledError) as exc:
+            error = "aborted" if isinstance(exc, asyncio.CancelledError) else str(exc)
+            part.state = ToolStateError(input=arguments, error=error, time=ToolTimeRange(start=started, end=now_ms()))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
             self.store.put_part(part)
             self.bus.publish(PartUpdated(part=part))
-            started = now_ms()
-            try:
-                result = await self.call_tool(session, message, agent, part, arguments, abort=abort)
-                part.state = ToolStateCompleted(
-                    input=arguments,
-                    output=result.output,
-                    title=result.title,
-                    metadata=result.metadata,
-                    time=ToolTimeRange(start=started, end=now_ms()),
-                )
-            except (ToolError, asyncio.CancelledError) as exc:
-                error = "aborted" if isinstance(exc, asyncio.CancelledError) else str(exc)
-                part.state = ToolStateError(
-                    input=arguments, error=error, time=ToolTimeRange(start=started, end=now_ms())
-                )
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-            finally:
-                self.store.put_part(part)
-                self.bus.publish(PartUpdated(part=part))
-                self.finish_message(message)
-            follow = UserMessage(id=ids.ascending("msg"), sessionID=session.id, agent=agent, model=user.model)
-            self.store.put_message(follow)
-            self.bus.publish(MessageUpdated(info=follow))
-            summarize = TextPart(
-                id=ids.ascending("prt"),
-                sessionID=session.id,
-                messageID=follow.id,
-                text="Summarize the task tool output above and continue with your task.",
-                synthetic=True,
-            )
-            self.store.put_part(summarize)
-            self.bus.publish(PartUpdated(part=summarize))
-            async with resolved.connected():
-                return await self.loop(session, follow, resolved, agent, abort)
-        finally:
-            await self.background_runs.end_turn(session.id)
-            self.touch(session)
-            self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
-            self.bus.publish(SessionIdle(sessionID=session.id))
+            self.finish_message(message)
+        follow = UserMessage(id=ids.ascending("msg"), sessionID=session.id, agent=agent, model=user.model)
+        self.store.put_message(follow)
+        self.bus.publish(MessageUpdated(info=follow))
+        summarize = TextPart(
+            id=ids.ascending("prt"),
+            sessionID=session.id,
+            messageID=follow.id,
+            text="Summarize the task tool output above and continue with your task.",
+            synthetic=True,
+        )
+        self.store.put_part(summarize)
+        self.bus.publish(PartUpdated(part=summarize))
+        return follow
 
     def clear_revert(self, session_id: str) -> Session:
         """A new message after an undo: the undone messages are deleted for good (`message.removed` each)."""
@@ -342,36 +322,44 @@ class Engine:
         """Whether this engine is running a turn of the session (a subagent's child session included)."""
         return session_id in self._running
 
-    async def _prompt(
+    async def _turn(
         self,
         session_id: str,
         text: str,
+        files: list[Attachment],
         *,
-        files: list[Attachment] | None,
         model: str | None,
         agent: str | None,
         abort: asyncio.Event | None,
+        body: Callable[[Session, UserMessage, ResolvedModel, str, asyncio.Event], Awaitable[PromptResult]],
     ) -> PromptResult:
-        session = self.store.get_session(session_id)
-        if session.revert is not None:
-            # A new message after an undo makes the undone messages permanent history no more.
-            session = self.clear_revert(session.id)
-        agent = agent or self.current_agent(session.id) or self.default_agent()
-        abort = abort or asyncio.Event()
-        resolved = self.resolve_model(model, agent)
-        user = self.add_user_message(session, text, files or [], resolved, agent)
-        first_exchange = session.title.startswith(DEFAULT_TITLE_PREFIX)
-        if first_exchange:
-            self.start_title(session, text)
-        self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
+        """What every turn shares: one at a time per session, an undo made final, the user message, the
+        title, busy then idle; `body` does the turn's work (the loop, or a subtask and then the loop)."""
+        if session_id in self._running:
+            raise SessionBusy(f"session {session_id} is running a turn already: wait for it to end, or abort it")
+        self._running.add(session_id)
         try:
-            async with resolved.connected():  # one connection to the provider for every step
-                return await self.loop(session, user, resolved, agent, abort)
+            session = self.store.get_session(session_id)
+            if session.revert is not None:
+                # A new message after an undo makes the undone messages permanent history no more.
+                session = self.clear_revert(session.id)
+            agent = agent or self.current_agent(session.id) or self.default_agent()
+            abort = abort or asyncio.Event()
+            resolved = self.resolve_model(model, agent)
+            user = self.add_user_message(session, text, files, resolved, agent)
+            if session.title.startswith(DEFAULT_TITLE_PREFIX):
+                self.start_title(session, text)
+            self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
+            try:
+                async with resolved.connected():  # one connection to the provider for every step
+                    return await body(session, user, resolved, agent, abort)
+            finally:
+                await self.background_runs.end_turn(session.id)
+                self.touch(session)
+                self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
+                self.bus.publish(SessionIdle(sessionID=session.id))
         finally:
-            await self.background_runs.end_turn(session.id)
-            self.touch(session)
-            self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="idle")))
-            self.bus.publish(SessionIdle(sessionID=session.id))
+            self._running.discard(session_id)
 
     def agent(self, name: str) -> Agent:
         from opencode.agent.agents import AgentError

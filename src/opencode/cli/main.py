@@ -158,6 +158,20 @@ def build_parser() -> Parser:
         _common(server)
         server.set_defaults(handler=handler)
 
+    attach = verbs.add_parser(
+        "attach",
+        help="attach to a running opencode server",
+        description="Run the terminal UI against `opencode serve`.",
+    )
+    attach.add_argument("url", help="the server, e.g. http://localhost:4096")
+    attach.add_argument("--dir", metavar="PATH", help="directory to run in")
+    attach.add_argument("-c", "--continue", dest="cont", action="store_true", help="continue the last session")
+    attach.add_argument("-s", "--session", metavar="ID", help="session id to continue")
+    attach.add_argument("-p", "--password", help="the server's password (default: OPENCODE_SERVER_PASSWORD)")
+    attach.add_argument("-u", "--username", help="basic auth user (default: OPENCODE_SERVER_USERNAME, else opencode)")
+    _common(attach)
+    attach.set_defaults(handler="opencode.cli.attach:main")
+
     debug = verbs.add_parser("debug", help="debugging and troubleshooting tools")
     _common(debug)
     tools = debug.add_subparsers(dest="action", metavar="<action>", parser_class=Parser, required=True)

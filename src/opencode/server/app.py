@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
     from opencode.agent.engine import Engine
 
-ROUTE_MODULES = ("opencode.server.routes.global_",)
+ROUTE_MODULES = (
+    "opencode.server.routes.global_",
+    "opencode.server.routes.session",
+    "opencode.server.routes.message",
+    "opencode.server.routes.project",
+    "opencode.server.routes.files",
+    "opencode.server.routes.ws",
+    "opencode.server.routes.graphql",
+    "opencode.server.routes.web",  # the browser UI: last, so API paths win
+)
 """Modules whose `routes` make up the API, in matching order."""
 
 

@@ -11,6 +11,7 @@ it a response on a kept-alive connection can wait for the client's delayed ACK, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -26,12 +27,30 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def end_streams(app: Any) -> None:
+    """End the app's event streams (SSE, WebSocket), which would otherwise hold uvicorn's shutdown open."""
+    hub = getattr(getattr(app, "state", None), "hub", None)
+    if hub is not None:
+        hub.stop()
+
+
 def uvicorn_server(app: Any, **options: Any) -> Any:
     import uvicorn
 
-    settings: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_keep_alive": 30, "ws": "auto"}
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:  # Ctrl+C: streams end, so the first one stops it
+            super().handle_exit(sig, frame)
+            end_streams(app)
+
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": 30,
+        "ws": "auto",
+        "timeout_graceful_shutdown": 3,
+    }
     settings.update(options)
-    return uvicorn.Server(uvicorn.Config(app, **settings))
+    return Server(uvicorn.Config(app, **settings))
 
 
 class ServerThread:
@@ -75,6 +94,9 @@ class ServerThread:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to end
+                self.loop.call_soon_threadsafe(end_streams, self.app)
         self.server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)

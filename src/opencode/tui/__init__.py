@@ -5,6 +5,7 @@
 
 Modules:
     client.py    `Client`, the engine API the UI uses, and `EngineClient` (in-process; no Textual)
+    http_client.py  `HttpClient`: the same `Client` over a running `opencode serve` (`opencode attach`)
     app.py       `OpencodeApp`: chat view, prompt box, status line, slash commands, dialogs queue
     widgets.py   the chat's widgets (messages, streamed markdown, reasoning, tool blocks, prompt box)
     dialogs.py   modal permission and question dialogs

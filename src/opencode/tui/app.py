@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 
 from opencode.tui import prompt as prompt_box
 from opencode.tui.client import ClientError
@@ -146,7 +147,13 @@ class OpencodeApp(App[int]):
             self._flush_scheduled = False
             self._last_flush = time.monotonic()
             events, self._queue = self._queue, []
-            await self._apply(events)
+            if self._exit:
+                return  # the app is closing: events that arrive now have nothing left to show on
+            try:
+                await self._apply(events)
+            except NoMatches:
+                if not self._exit:  # widgets gone because the app is shutting down: nothing to show
+                    raise
 
     async def _apply(self, events: list[BusEvent]) -> None:
         from opencode.bus import (

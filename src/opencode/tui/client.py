@@ -319,17 +319,7 @@ class EngineClient:
         choices: list[ModelChoice] = []
         for provider in self.engine.registry.connected():
             for info in provider.models.values():
-                choices.append(
-                    ModelChoice(
-                        ref=f"{provider.id}/{info.id}",
-                        provider=provider.id,
-                        provider_name=provider.name,
-                        name=info.name,
-                        context=info.context,
-                        input_price=info.cost.input,
-                        output_price=info.cost.output,
-                    )
-                )
+                choices.append(ModelChoice.of(provider.id, provider.name, info))
         return choices
 
     def recent_models(self, limit: int = 10) -> list[str]:
@@ -490,6 +480,18 @@ class ModelChoice:
     context: int
     input_price: float
     output_price: float
+
+    @classmethod
+    def of(cls, provider: str, provider_name: str, info: ModelInfo) -> ModelChoice:
+        return cls(
+            ref=f"{provider}/{info.id}",
+            provider=provider,
+            provider_name=provider_name,
+            name=info.name,
+            context=info.context,
+            input_price=info.cost.input,
+            output_price=info.cost.output,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ fuzzy ranking, `@path` mentions to attach, and large pastes kept as chips.
     label = pastes.add(big_text)                 # "[pasted 120 lines]", put in the box instead
     pastes.expand(box_text)                      # the chips replaced by what was pasted
 
-The widgets that use these live in prompt.py.
+The widgets that use these live in prompt.py; the fuzzy ranking itself lives in
+`opencode.util.fuzzy` (the server's `GET /find/file` ranks with it too).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+
+from opencode.util.fuzzy import fuzzy_score as fuzzy_score  # re-exported: prompt.py and tests use them here
+from opencode.util.fuzzy import rank_files as rank_files
 
 if TYPE_CHECKING:
     from opencode.tui.client import Client
@@ -53,52 +57,6 @@ def token_at(before_cursor: str, row: int) -> Token | None:
     if found is not None:
         return Token("file", row, found.start(1) - 1, found.group(1))
     return None
-
-
-def fuzzy_score(query: str, path: str) -> float | None:
-    """How well `path` matches `query` (higher is better), None for no match. Tiers, best first:
-    the file name starts with the query, holds it, the path holds it, the path holds its letters
-    in order (closer together is better); within a tier shorter paths win."""
-    q = query.lower()
-    p = path.lower()
-    if not q:
-        return -len(p) / 1000
-    name = p.rsplit("/", 1)[-1]
-    if name.startswith(q):
-        tier = 4.0
-    elif q in name:
-        tier = 3.0
-    elif q in p:
-        tier = 2.0
-    else:
-        spread = _spread(q, p)
-        if spread is None:
-            return None
-        return 1.0 - spread / (len(p) + 1) - len(p) / 100_000
-    return tier - len(p) / 1000
-
-
-def _spread(query: str, text: str) -> int | None:
-    """Length of the shortest window of `text` holding `query`'s characters in order; None if none."""
-    best: int | None = None
-    start = text.find(query[0])
-    while start != -1:
-        position = start
-        for char in query[1:]:
-            position = text.find(char, position + 1)
-            if position == -1:
-                return best
-        width = position - start + 1
-        if best is None or width < best:
-            best = width
-        start = text.find(query[0], start + 1)
-    return best
-
-
-def rank_files(query: str, files: list[str], limit: int = MENU_SIZE) -> list[str]:
-    scored = [(score, path) for path in files if (score := fuzzy_score(query, path)) is not None]
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [path for _, path in scored[:limit]]
 
 
 @dataclass(frozen=True)
