@@ -117,8 +117,8 @@ def test_bad_prompts_get_400_naming_the_field(live: Live, model_server: Scripted
         ({"parts": [{"type": "file", "mime": "image/png", "url": "data:image/png;base64,@@@"}]}, "parts.0.url"),
         ({"parts": [{"type": "agent", "name": "nobody"}]}, "parts.0.name"),
         (
-            {"parts": [{"type": "subtask", "prompt": "p", "description": "d", "agent": "explore"}]},
-            "parts.0",
+            {"parts": [{"type": "subtask", "prompt": "p", "description": "d", "agent": "nobody"}]},
+            "parts.0.agent",
         ),
     ]
     for body, field in cases:
@@ -212,3 +212,37 @@ def test_the_api_document_lists_the_session_routes(live: Live) -> None:
     assert paths["/session/{sessionID}/prompt_async"]["post"]["operationId"] == "session.prompt_async"
     assert paths["/permission/{requestID}/reply"]["post"]["operationId"] == "permission.reply"
     assert paths["/session/status"]["get"]["operationId"] == "session.status"
+
+
+def test_system_and_tools_of_a_prompt_reach_the_request(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("ok")]), Reply([Text("ok again")]))
+    session_id = new_session(live)
+    body = {**text("hi"), "system": "Answer in French.", "tools": {"write": False, "bash": False}}
+    assert live.http.post(f"/session/{session_id}/message", json=body).status_code == 200
+    request = model_server.requests[0].json
+    assert "Answer in French." in json.dumps(request["messages"][0])
+    names = [t["function"]["name"] for t in request["tools"]]
+    assert "write" not in names and "bash" not in names and "read" in names
+    stored = [m.info for m in live.engine.store.list_messages(session_id) if m.info.role == "user"]
+    assert stored[0].system == "Answer in French." and stored[0].tools == {"write": False, "bash": False}
+    # The next prompt without them has every tool again and no extra system text.
+    assert live.http.post(f"/session/{session_id}/message", json=text("again")).status_code == 200
+    again = model_server.requests[1].json
+    assert "write" in [t["function"]["name"] for t in again["tools"]]
+    assert "Answer in French." not in json.dumps(again["messages"][0])
+
+
+def test_a_subtask_part_runs_the_task_in_a_child_session(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("The tests live in tests/.")]), Reply([Text("Summary: tests/ holds them.")]))
+    session_id = new_session(live)
+    body = {"parts": [{"type": "subtask", "prompt": "Find the tests", "description": "find tests", "agent": "explore"}]}
+    reply = live.http.post(f"/session/{session_id}/message", json=body)
+    assert reply.status_code == 200, reply.text
+    assert [p.get("text") for p in reply.json()["parts"] if p["type"] == "text"] == ["Summary: tests/ holds them."]
+    (child,) = live.http.get(f"/session/{session_id}/children").json()
+    child_messages = live.http.get(f"/session/{child['id']}/message").json()
+    assert child_messages[0]["parts"][0]["text"] == "Find the tests"
+    parts = [p for m in live.http.get(f"/session/{session_id}/message").json() for p in m["parts"]]
+    (task,) = [p for p in parts if p["type"] == "tool"]
+    assert task["tool"] == "task" and task["state"]["status"] == "completed"
+    assert "The tests live in tests/." in task["state"]["output"]

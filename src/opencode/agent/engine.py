@@ -114,6 +114,8 @@ class SessionState:
     """A tool (plan_enter, plan_exit) switched the agent: the next step reads the new one back."""
     converted: Converted = field(default_factory=Converted)
     """The history as provider messages, reused across steps while unchanged."""
+    prompt_tools: dict[str, bool] | None = None
+    """The `tools` of the turn's user message (on or off by name), read back with each request."""
 
 
 def project_root(cwd: Path) -> Path:
@@ -220,13 +222,27 @@ class Engine:
         model: str | None = None,
         agent: str | None = None,
         abort: asyncio.Event | None = None,
+        system: str | None = None,
+        tools: dict[str, bool] | None = None,
     ) -> PromptResult:
         """One turn. `agent` None: the agent the session runs as now (`current_agent`), else the default one.
+        `system` adds to the system prompt and `tools` turns tools on or off (by name) for this turn (both
+        kept on the user message, as opencode's prompt body has them).
 
         Background subagents started during the turn and still running when it ends are cancelled.
         Raises `SessionBusy` while this engine runs a turn of the same session (two turns at once would
         interleave their messages)."""
-        return await self._turn(session_id, text, files or [], model=model, agent=agent, abort=abort, body=self.loop)
+        return await self._turn(
+            session_id,
+            text,
+            files or [],
+            model=model,
+            agent=agent,
+            abort=abort,
+            body=self.loop,
+            system=system,
+            tools=tools,
+        )
 
     async def subtask(
         self,
@@ -332,6 +348,8 @@ class Engine:
         agent: str | None,
         abort: asyncio.Event | None,
         body: Callable[[Session, UserMessage, ResolvedModel, str, asyncio.Event], Awaitable[PromptResult]],
+        system: str | None = None,
+        tools: dict[str, bool] | None = None,
     ) -> PromptResult:
         """What every turn shares: one at a time per session, an undo made final, the user message, the
         title, busy then idle; `body` does the turn's work (the loop, or a subtask and then the loop)."""
@@ -346,7 +364,7 @@ class Engine:
             agent = agent or self.current_agent(session.id) or self.default_agent()
             abort = abort or asyncio.Event()
             resolved = self.resolve_model(model, agent)
-            user = self.add_user_message(session, text, files, resolved, agent)
+            user = self.add_user_message(session, text, files, resolved, agent, system=system, tools=tools)
             if session.title.startswith(DEFAULT_TITLE_PREFIX):
                 self.start_title(session, text)
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
@@ -392,13 +410,23 @@ class Engine:
         return self.registry.resolve(ref)
 
     def add_user_message(
-        self, session: Session, text: str, files: list[Attachment], model: ResolvedModel, agent: str
+        self,
+        session: Session,
+        text: str,
+        files: list[Attachment],
+        model: ResolvedModel,
+        agent: str,
+        *,
+        system: str | None = None,
+        tools: dict[str, bool] | None = None,
     ) -> UserMessage:
         message = UserMessage(
             id=ids.ascending("msg"),
             sessionID=session.id,
             agent=agent,
             model=ModelRef(providerID=model.provider.id, modelID=model.info.id),
+            system=system or None,
+            tools=tools or None,
         )
         self.store.put_message(message)
         self.bus.publish(MessageUpdated(info=message))
@@ -588,6 +616,12 @@ class Engine:
             root=self.root,
             instructions=instructions,
         )
+        from opencode.session.model import UserMessage as StoredUser
+
+        last_user = next((m.info for m in reversed(history) if isinstance(m.info, StoredUser)), None)
+        state.prompt_tools = last_user.tools if last_user is not None else None
+        if last_user is not None and last_user.system:
+            system.append(last_user.system)
         messages = to_provider_messages(history, state.converted)
         tools = [] if final_step else self.tool_specs(session, agent_def)
         if final_step:
@@ -624,6 +658,9 @@ class Engine:
     def tool_enabled(self, session: Session, agent: Agent, name: str) -> bool:
         """Config `tools` and the agent's `tools` (names or globs); subagents get no task, question or plan tools."""
         defaults = dict(self.config.tools or {})
+        prompt_tools = self.state(session.id).prompt_tools
+        if prompt_tools and name in prompt_tools:
+            return prompt_tools[name]  # the prompt's own `tools` decide for this turn
         if session.parentID:
             # Subagents start no subagents of their own, run unattended, and stay the agent they were started as.
             for unattended in ("task", "question", "plan_enter", "plan_exit"):

@@ -202,10 +202,16 @@ def prompt_content(engine: Engine, parts: list[Any]) -> tuple[str, list[Attachme
                 raise bad_request(f"{where}.name: no subagent {part.name!r} (known: {known})", field=f"{where}.name")
             notes.append(SUBAGENT_NOTE.format(name=found.name))
         else:
-            raise bad_request(
-                f"{where}: subtask parts are not supported here; send a text part that asks for the task tool",
-                field=where,
-            )
+            found = engine.agents.get(part.agent)
+            if found is None or not found.subagent:
+                from opencode.agent.agents import subagents
+
+                known = ", ".join(a.name for a in subagents(engine.agents))
+                raise bad_request(f"{where}.agent: no subagent {part.agent!r} (known: {known})", field=f"{where}.agent")
+            if len(subtasks := [p for p in parts if isinstance(p, SubtaskPartInput)]) > 1:
+                raise bad_request(f"{where}: one subtask part per prompt (got {len(subtasks)})", field=where)
+            if not texts:
+                texts.append(part.description)
     text = "\n\n".join([*texts, *notes])
     if not text.strip() and not files:
         raise bad_request("parts: nothing to send (no text and no file)", field="parts")
@@ -351,6 +357,32 @@ async def prepare_prompt(request: Request) -> tuple[Engine, str, PromptBody, str
     return engine, session_id, body, agent, model, text, files
 
 
+def turn_of(
+    engine: Engine,
+    session_id: str,
+    body: PromptBody,
+    agent: str,
+    model: str | None,
+    text: str,
+    files: list[Attachment],
+) -> Work:
+    """The job a prompt body starts: a turn (with its `system` and `tools`), or, with a subtask part, the
+    task run in a child session at once and then the turn that summarizes it."""
+    from opencode.tool.tool import SubagentCall
+
+    subtask = next((p for p in body.parts if isinstance(p, SubtaskPartInput)), None)
+
+    def work(abort: asyncio.Event) -> Coroutine[Any, Any, Any]:
+        if subtask is not None:
+            call = SubagentCall(agent=subtask.agent, prompt=subtask.prompt, description=subtask.description)
+            return engine.subtask(session_id, text, call, model=model, agent=agent, abort=abort)
+        return engine.prompt(
+            session_id, text, files=files, model=model, agent=agent, abort=abort, system=body.system, tools=body.tools
+        )
+
+    return work
+
+
 async def prompt(request: Request) -> Response:
     """Send a message and wait for the turn: the answer (the last assistant message) with its parts."""
     from opencode.agent.actions import add_message
@@ -359,10 +391,7 @@ async def prompt(request: Request) -> Response:
     if body.noReply:
         return wire(add_message(engine, session_id, text, files, agent=agent, model=model))
 
-    def work(abort: asyncio.Event) -> Coroutine[Any, Any, Any]:
-        return engine.prompt(session_id, text, files=files, model=model, agent=agent, abort=abort)
-
-    return await answer_of_turn(engine, session_id, work)
+    return await answer_of_turn(engine, session_id, turn_of(engine, session_id, body, agent, model, text, files))
 
 
 async def prompt_async(request: Request) -> Response:
@@ -374,10 +403,7 @@ async def prompt_async(request: Request) -> Response:
         add_message(engine, session_id, text, files, agent=agent, model=model)
         return Response(status_code=204)
 
-    def work(abort: asyncio.Event) -> Coroutine[Any, Any, Any]:
-        return engine.prompt(session_id, text, files=files, model=model, agent=agent, abort=abort)
-
-    task = start_job(engine, session_id, work)
+    task = start_job(engine, session_id, turn_of(engine, session_id, body, agent, model, text, files))
     task.add_done_callback(lambda done: report_failure(engine, session_id, done))
     return Response(status_code=204)
 

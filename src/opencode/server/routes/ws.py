@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -42,12 +41,14 @@ from opencode.server.events import Hub, Listener, Wire, connected
 from opencode.server.openapi import api
 from opencode.server.routes.message import (
     PartInput,
+    PromptBody,
     agent_for,
     check_model,
     prompt_content,
     report_failure,
     session_or_404,
     start_job,
+    turn_of,
 )
 
 if TYPE_CHECKING:
@@ -128,11 +129,8 @@ def start_prompt(engine: Engine, message: PromptMessage, listener: Listener) -> 
     model = f"{choice.providerID}/{choice.modelID}" if isinstance(choice, ModelRef) else choice
     check_model(engine, model, agent)
     text, files = prompt_content(engine, message.parts)
-
-    def work(abort: asyncio.Event) -> Coroutine[Any, Any, Any]:
-        return engine.prompt(session_id, text, files=files, model=model, agent=agent, abort=abort)
-
-    task = start_job(engine, session_id, work)
+    body = PromptBody.model_construct(parts=message.parts, system=None, tools=None)
+    task = start_job(engine, session_id, turn_of(engine, session_id, body, agent, model, text, files))
     listener.reply(reply("prompt.accepted", message.requestID, sessionID=session_id))
 
     def ended(done: asyncio.Task[Any]) -> None:
