@@ -246,3 +246,17 @@ def test_a_subtask_part_runs_the_task_in_a_child_session(live: Live, model_serve
     (task,) = [p for p in parts if p["type"] == "tool"]
     assert task["tool"] == "task" and task["state"]["status"] == "completed"
     assert "The tests live in tests/." in task["state"]["output"]
+
+
+def test_a_prompt_may_choose_its_user_message_id(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("ok")]))
+    session_id = new_session(live)
+    chosen = "msg_0123456789abcdefClient"
+    reply = live.http.post(f"/session/{session_id}/message", json={**text("hi"), "messageID": chosen})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["info"]["parentID"] == chosen
+    assert live.engine.store.get_message(session_id, chosen).info.role == "user"
+    again = live.http.post(f"/session/{session_id}/message", json={**text("hi"), "messageID": chosen})
+    assert again.status_code == 400 and again.json()["data"]["field"] == "messageID"
+    bad = live.http.post(f"/session/{session_id}/message", json={**text("hi"), "messageID": "nope"})
+    assert bad.status_code == 400 and bad.json()["data"]["field"] == "messageID"

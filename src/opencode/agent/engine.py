@@ -224,10 +224,12 @@ class Engine:
         abort: asyncio.Event | None = None,
         system: str | None = None,
         tools: dict[str, bool] | None = None,
+        message_id: str | None = None,
     ) -> PromptResult:
         """One turn. `agent` None: the agent the session runs as now (`current_agent`), else the default one.
         `system` adds to the system prompt and `tools` turns tools on or off (by name) for this turn (both
-        kept on the user message, as opencode's prompt body has them).
+        kept on the user message, as opencode's prompt body has them); `message_id` is the user message's
+        id when the face chose it (opencode's clients do, to show the message before the server has it).
 
         Background subagents started during the turn and still running when it ends are cancelled.
         Raises `SessionBusy` while this engine runs a turn of the same session (two turns at once would
@@ -242,6 +244,7 @@ class Engine:
             body=self.loop,
             system=system,
             tools=tools,
+            message_id=message_id,
         )
 
     async def subtask(
@@ -350,6 +353,7 @@ class Engine:
         body: Callable[[Session, UserMessage, ResolvedModel, str, asyncio.Event], Awaitable[PromptResult]],
         system: str | None = None,
         tools: dict[str, bool] | None = None,
+        message_id: str | None = None,
     ) -> PromptResult:
         """What every turn shares: one at a time per session, an undo made final, the user message, the
         title, busy then idle; `body` does the turn's work (the loop, or a subtask and then the loop)."""
@@ -364,7 +368,9 @@ class Engine:
             agent = agent or self.current_agent(session.id) or self.default_agent()
             abort = abort or asyncio.Event()
             resolved = self.resolve_model(model, agent)
-            user = self.add_user_message(session, text, files, resolved, agent, system=system, tools=tools)
+            user = self.add_user_message(
+                session, text, files, resolved, agent, system=system, tools=tools, message_id=message_id
+            )
             if session.title.startswith(DEFAULT_TITLE_PREFIX):
                 self.start_title(session, text)
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
@@ -419,9 +425,10 @@ class Engine:
         *,
         system: str | None = None,
         tools: dict[str, bool] | None = None,
+        message_id: str | None = None,
     ) -> UserMessage:
         message = UserMessage(
-            id=ids.ascending("msg"),
+            id=message_id or ids.ascending("msg"),
             sessionID=session.id,
             agent=agent,
             model=ModelRef(providerID=model.provider.id, modelID=model.info.id),

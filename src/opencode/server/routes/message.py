@@ -166,8 +166,8 @@ PartInput = Annotated[TextPartInput | FilePartInput | AgentPartInput | SubtaskPa
 
 
 class PromptBody(Input):
-    messageID: str | None = None
-    """Accepted for opencode's clients; the engine picks the user message's id itself."""
+    messageID: Annotated[str, Field(pattern=r"^msg_[A-Za-z0-9]{8,64}$")] | None = None
+    """The user message's id, chosen by the client (opencode's do); a new one when left out."""
     model: ModelChoice | None = None
     agent: str | None = None
     noReply: bool | None = None
@@ -352,6 +352,8 @@ async def prepare_prompt(request: Request) -> tuple[Engine, str, PromptBody, str
     model = body.model.ref if body.model is not None else None
     check_model(engine, model, agent)
     text, files = prompt_content(engine, body.parts)
+    if body.messageID is not None and any(m.info.id == body.messageID for m in engine.store.list_messages(session_id)):
+        raise bad_request(f"messageID: {body.messageID} is taken in this session; send a new id", field="messageID")
     if engine.jobs.busy(session_id):
         raise conflict(f"session {session_id} is busy with a turn: wait for it to end, or POST .../abort")
     return engine, session_id, body, agent, model, text, files
@@ -377,7 +379,15 @@ def turn_of(
             call = SubagentCall(agent=subtask.agent, prompt=subtask.prompt, description=subtask.description)
             return engine.subtask(session_id, text, call, model=model, agent=agent, abort=abort)
         return engine.prompt(
-            session_id, text, files=files, model=model, agent=agent, abort=abort, system=body.system, tools=body.tools
+            session_id,
+            text,
+            files=files,
+            model=model,
+            agent=agent,
+            abort=abort,
+            system=body.system,
+            tools=body.tools,
+            message_id=body.messageID,
         )
 
     return work
