@@ -51,6 +51,8 @@ class SessionRevert(Model):
 
 class Session(Model):
     id: str
+    slug: str = ""
+    """A short readable name ("brisk-otter-k3f9"), as opencode's sessions have; made from the id when absent."""
     projectID: str
     directory: str
     title: str
@@ -59,6 +61,30 @@ class Session(Model):
     summary: SessionSummary | None = None
     revert: SessionRevert | None = None
     time: SessionTime = Field(default_factory=SessionTime)
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.slug:
+            self.slug = slug_for(self.id)
+
+
+_SLUG_ADJECTIVES = (
+    "brisk calm clever eager gentle happy jolly keen lively merry nimble proud quiet rapid sharp steady "
+    "swift tidy vivid witty bold bright cosy daring fair frank grand humble lucky noble plucky sunny"
+).split()
+_SLUG_NOUNS = (
+    "otter falcon maple river comet badger heron cedar lynx orchid pebble quail raven sparrow tiger "
+    "walrus willow yak zebra beacon canyon delta ember fjord glacier harbor island jetty lagoon meadow"
+).split()
+
+
+def slug_for(session_id: str) -> str:
+    """A stable readable name for a session id: two words and four characters, all from the id's hash."""
+    import hashlib
+
+    digest = hashlib.sha1(session_id.encode()).digest()
+    adjective = _SLUG_ADJECTIVES[digest[0] % len(_SLUG_ADJECTIVES)]
+    noun = _SLUG_NOUNS[digest[1] % len(_SLUG_NOUNS)]
+    return f"{adjective}-{noun}-{digest[2:4].hex()}"
 
 
 # --- messages ---------------------------------------------------------------------------------
