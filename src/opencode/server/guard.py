@@ -31,7 +31,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "authorization, content-type, x-opencode-directory, accept, last-event-id"
+ALLOW_HEADERS = (
+    "authorization, content-type, x-opencode-directory, accept, last-event-id, mcp-session-id, mcp-protocol-version"
+)
+EXPOSE_HEADERS = b"mcp-session-id, x-opencode-restart-needed"
+"""Response headers a page may read (MCP's session id over Streamable HTTP; PATCH /config's restart note)."""
 
 
 class BodyTooLarge(Exception):
@@ -176,6 +180,7 @@ class Guard:
                 headers = list(message.get("headers", []))
                 headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
                 headers.append((b"access-control-allow-credentials", b"true"))
+                headers.append((b"access-control-expose-headers", EXPOSE_HEADERS))
                 headers.append((b"vary", b"Origin"))
                 message["headers"] = headers
             await send(message)
