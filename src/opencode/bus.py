@@ -248,3 +248,32 @@ class Bus:
             yield subscription
         finally:
             self._subscriptions.remove(subscription)
+
+
+@event("lsp.updated")
+class LspUpdated(BusEvent):
+    """A language server started, crashed or was found missing (`LspManager.status()` says which)."""
+
+
+@event("lsp.client.diagnostics")
+class LspDiagnostics(BusEvent):
+    """A language server published diagnostics for a file."""
+
+    serverID: str
+    path: str
+
+
+@event("mcp.tools.changed")
+class McpToolsChanged(BusEvent):
+    """An MCP server's tool list changed (`notifications/tools/list_changed`); the next step offers the new list."""
+
+    server: str
+
+
+@event("mcp.status")
+class McpStatus(BusEvent):
+    """An MCP server's status changed: connecting, connected, failed (with `error`), needs_auth, disabled."""
+
+    server: str
+    status: str
+    error: str | None = None

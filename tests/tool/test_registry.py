@@ -14,6 +14,7 @@ from opencode.tool.tool import Aborted, Tool, ToolContext, ToolError, ToolResult
 BUILTIN = [
     "read", "write", "edit", "multiedit", "apply_patch", "bash", "glob", "grep", "list", "rm", "explore", "skill",
     "task", "todowrite", "todoread", "question", "plan_enter", "plan_exit", "batch", "webfetch", "websearch", "youtube",
+    "lsp",
 ]  # fmt: skip
 
 

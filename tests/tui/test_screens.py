@@ -32,7 +32,7 @@ from opencode.session.model import (
     UserMessage,
 )
 from opencode.tui.app import OpencodeApp
-from opencode.tui.client import PermissionReply, Usage
+from opencode.tui.client import PermissionReply, ServiceStatus, Usage
 from opencode.tui.dialogs import PermissionDialog, QuestionDialog
 from tests.tui.conftest import wait_until
 
@@ -181,6 +181,9 @@ class StaticClient:
 
     async def file_diff(self, session_id: str, file: str) -> str:
         return DIFF
+
+    def services(self) -> list[ServiceStatus]:
+        return []
 
 
 def screen_text(app: Any) -> str:

@@ -216,6 +216,10 @@ def find_command(engine: Engine, name: str) -> Command:
     except AgentError as exc:
         raise ActionError(f"a command file is broken: {exc}") from None
     found = commands.get(name)
+    if found is None and ":" in name:  # `/server:prompt`: an MCP server's prompt
+        from opencode.agent.commands import mcp_commands
+
+        found = mcp_commands(engine).get(name)
     if found is None:
         known = ", ".join(sorted(commands)) or "none; they live in .opencode/command/NAME.md"
         raise ActionError(f"no command /{name} (known: {known})")
@@ -416,8 +420,13 @@ async def command_turn(
     from opencode.agent.commands import expand
     from opencode.tool.tool import SubagentCall
 
+    if ":" in name and engine.mcp is not None:
+        await engine.mcp.wait_ready()  # the MCP servers' prompts are commands once they are connected
     found = find_command(engine, name)
-    text = with_inlined(await expand(found, arguments, cwd=engine.cwd), inline or [])
+    if found.source.startswith("mcp:"):
+        text = with_inlined(await mcp_prompt(engine, name, arguments), inline or [])
+    else:
+        text = with_inlined(await expand(found, arguments, cwd=engine.cwd), inline or [])
     if found.runs_as_subtask(engine.agents.get(found.agent) if found.agent else None):
         # `subtask: true` (or a subagent's command): the task runs in a child session, the parent summarizes.
         call = SubagentCall(agent=found.agent or "general", prompt=text, description=found.description or f"/{name}")
@@ -426,6 +435,21 @@ async def command_turn(
     return await engine.prompt(
         session_id, text, files=files, model=found.model or model, agent=found.agent or agent, abort=abort
     )
+
+
+async def mcp_prompt(engine: Engine, name: str, arguments: str) -> str:
+    """The text of the MCP prompt `server:prompt`, its arguments split as a command's are."""
+    from opencode.agent.commands import split_arguments
+    from opencode.tool.tool import ToolError
+
+    if engine.mcp is None:
+        raise ActionError(f"no MCP server is configured for /{name}")
+    try:
+        return await engine.mcp.get_prompt(name, split_arguments(arguments))
+    except ToolError as exc:
+        raise ActionError(str(exc)) from None
+    except Exception as exc:  # the server's error
+        raise ActionError(f"/{name} failed: {exc}") from None
 
 
 def add_message(

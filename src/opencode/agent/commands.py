@@ -44,7 +44,16 @@ from opencode.aio import close_pipes
 from opencode.config.errors import describe_issues, render_path
 from opencode.config.schema import CommandConfig, Config
 
-__all__ = ["Command", "builtin_commands", "expand", "load_commands", "run_shell", "split_arguments", "substitute"]
+__all__ = [
+    "Command",
+    "builtin_commands",
+    "expand",
+    "load_commands",
+    "mcp_commands",
+    "run_shell",
+    "split_arguments",
+    "substitute",
+]
 
 SHELL_TIMEOUT = 30.0
 OUTPUT_CAP = 32 * 1024
@@ -133,6 +142,25 @@ def load_commands(config: Config, cwd: Path, root: Path, *, config_dir: Path | N
     for name, conf in (config.command or {}).items():
         commands[name] = _command(name, conf, f"config: command.{name}")
     return commands
+
+
+def mcp_commands(engine: Any) -> dict[str, Command]:
+    """The prompts of the engine's connected MCP servers as commands `server:prompt` (run with
+    `opencode.agent.actions.command_turn`; their arguments are the prompt's, in declared order)."""
+    manager = engine.mcp
+    if manager is None:
+        return {}
+    with contextlib.suppress(RuntimeError):  # outside an event loop the servers are not started here
+        asyncio.get_running_loop()
+        manager.start()
+    found: dict[str, Command] = {}
+    for prompt in manager.prompts():
+        usage = " ".join(f"<{name}>" if required else f"[{name}]" for name, required in prompt.arguments)
+        described = " ".join(part for part in (prompt.description, usage) if part)
+        found[prompt.command] = Command(
+            name=prompt.command, template="", description=described or None, source=f"mcp:{prompt.server}"
+        )
+    return found
 
 
 # --- expansion -----------------------------------------------------------------------------

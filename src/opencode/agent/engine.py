@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     from opencode.agent.questions import QuestionPrompt
     from opencode.bus import QuestionInfo
     from opencode.config.schema import Config
+    from opencode.lsp.manager import LspManager
+    from opencode.mcp.manager import McpManager
     from opencode.permission.rules import Ruleset
     from opencode.permission.service import Prompt
     from opencode.provider.registry import Registry, ResolvedModel
@@ -81,7 +83,7 @@ READ_ONLY_TOOLS = frozenset(
     {
         *("read", "glob", "grep", "list", "webfetch", "websearch", "youtube"),
         *("todoread", "todowrite", "question", "plan_enter", "plan_exit"),
-        *("explore", "skill"),
+        *("explore", "skill", "lsp"),
     }
 )
 """Tools that never change files: a step that runs only these needs no snapshot."""
@@ -182,6 +184,28 @@ class Engine:
 
         self.jobs = Jobs(self.is_busy)
         """The job each face started in a session (a turn, a `!command`, a compaction), to abort or wait for."""
+        self._mcp: McpManager | None = None
+        self._lsp: LspManager | None = None
+
+    @property
+    def mcp(self) -> McpManager | None:
+        """The MCP servers of config `mcp` (made on first use; None when no server is enabled)."""
+        if self._mcp is None:
+            from opencode.mcp.manager import McpManager, enabled_servers
+
+            if not enabled_servers(self.config):
+                return None
+            self._mcp = McpManager(self.config, cwd=self.cwd, bus=self.bus)
+        return self._mcp
+
+    @property
+    def lsp(self) -> LspManager | None:
+        """The language servers (started per file type on first use); None when config `lsp` is false."""
+        if self._lsp is None and self.config.lsp is not False:
+            from opencode.lsp.manager import LspManager
+
+            self._lsp = LspManager(self.root, self.config.lsp, bus=self.bus)
+        return self._lsp
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -368,6 +392,8 @@ class Engine:
             agent = agent or self.current_agent(session.id) or self.default_agent()
             abort = abort or asyncio.Event()
             resolved = self.resolve_model(model, agent)
+            if self.mcp is not None and "@" in text:  # `@server:uri`: an MCP resource attached
+                text, files = await self.mcp.expand_mentions(text, files)
             user = self.add_user_message(
                 session, text, files, resolved, agent, system=system, tools=tools, message_id=message_id
             )
@@ -465,6 +491,8 @@ class Engine:
         step = 0
         last: AssistantMessage | None = None
         text = ""
+        if self.mcp is not None:
+            await self.mcp.ready_for_step()  # servers start in the background; a slow one joins later
         while True:
             step += 1
             if state.agent_switched:
@@ -651,6 +679,8 @@ class Engine:
         from opencode.agent.agents import describe_subagents, subagents
 
         specs = self.tools.specs(lambda name: self.tool_enabled(session, agent, name))
+        if self._mcp is not None:
+            specs += self._mcp.tool_specs(session.id, lambda name: self.tool_enabled(session, agent, name))
         ruleset = self.ruleset(agent.name)
         allowed = [a for a in subagents(self.agents) if ruleset.evaluate("task", a.name).action != "deny"]
         skills: str | None = ""
@@ -710,7 +740,8 @@ class Engine:
         processor: Any = None,
     ) -> Any:
         part = call.part
-        if self.tools.has(part.tool) and not self.tool_enabled(session, self.agent(agent), part.tool):
+        mcp_tool = self._mcp is not None and self._mcp.owns(part.tool)
+        if (self.tools.has(part.tool) or mcp_tool) and not self.tool_enabled(session, self.agent(agent), part.tool):
             raise ToolError(
                 f"tool '{part.tool}' is disabled for the {agent} agent (config `tools` or the agent's tool set); "
                 "use the tools you were given"
@@ -726,6 +757,72 @@ class Engine:
             parse_error=call.parse_error,
             progress=lambda title, meta: self.tool_progress(part, title, meta),
         )
+
+    async def run_tool_call(
+        self,
+        session_id: str,
+        tool: str,
+        arguments: dict[str, Any] | None,
+        *,
+        agent: str,
+        note: str,
+        abort: asyncio.Event | None = None,
+    ) -> Any:
+        """One tool call outside a model turn (an MCP client's), on the same path as a model's: stored as a
+        user message (`note`) and an assistant message with the tool part, snapshotted and patched like a
+        step, so undo covers it. Returns the finished `ToolPart` (completed, or error with the message)."""
+        import json
+
+        from opencode.agent.step import StepProcessor
+        from opencode.provider.types import ToolCallEnd
+
+        session = self.store.get_session(session_id)
+        if session.revert is not None:
+            session = self.clear_revert(session.id)
+        try:
+            resolved = self.resolve_model(None, agent)
+            ref = ModelRef(providerID=resolved.provider.id, modelID=resolved.info.id)
+        except Exception:  # serving tools needs no model; the messages record a stand-in
+            ref = ModelRef(providerID="mcp", modelID="client")
+        user = UserMessage(id=ids.ascending("msg"), sessionID=session.id, agent=agent, model=ref)
+        self.store.put_message(user)
+        self.bus.publish(MessageUpdated(info=user))
+        text = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=user.id, text=note)
+        self.store.put_part(text)
+        self.bus.publish(PartUpdated(part=text))
+        path = AssistantPath(cwd=str(self.cwd), root=str(self.root))
+        message = AssistantMessage(
+            id=ids.ascending("msg"),
+            sessionID=session.id,
+            parentID=user.id,
+            modelID=ref.modelID,
+            providerID=ref.providerID,
+            mode=agent,
+            agent=agent,
+            path=path,
+            finish="tool_calls",
+        )
+        self.store.put_message(message)
+        self.bus.publish(MessageUpdated(info=message))
+        abort = abort or asyncio.Event()
+        processor = StepProcessor(
+            store=self.store, bus=self.bus, message=message, run_tool=_unset, abort=abort, take_snapshot=self.track
+        )
+        processor.run_tool = functools.partial(self.run_tool, session, message, agent, abort=abort, processor=processor)
+        self.state(session.id).recent_calls.clear()  # a client repeating a call is no model stuck in a loop
+        part = processor.tool_part(ids.ascending("tool"), tool)
+        processor.start_tool(ToolCallEnd(part.callID, tool, arguments, json.dumps(arguments or {})))
+        try:
+            await processor.finish_tools()
+        except asyncio.CancelledError:
+            abort.set()
+            self.permissions.reject_session(session.id)
+            raise
+        finally:
+            await asyncio.shield(self.record_patch(processor))
+            self.finish_message(message)
+            self.touch(session)
+        return part
 
     async def call_tool(
         self,
@@ -746,7 +843,11 @@ class Engine:
         `part` names the tool and the call: the step's tool part, or a stand-in for one call of a `batch`."""
         state = self.state(session.id)
         await self.check_doom_loop(session, message, agent, state, part)
-        if processor is not None and part.tool not in READ_ONLY_TOOLS and part.tool != "batch":
+        mcp = self._mcp if self._mcp is not None and self._mcp.owns(part.tool) else None
+        read_only = part.tool in READ_ONLY_TOOLS or (mcp is not None and mcp.read_only(part.tool))
+        if part.tool == "lsp" and (arguments or {}).get("operation") in ("rename", "format"):
+            read_only = False  # these two change files
+        if processor is not None and not read_only and part.tool != "batch":
             await processor.ensure_snapshot()  # a batch snapshots before the first of its calls that may change files
         child = session.parentID is not None
         ctx = ToolContext(
@@ -779,8 +880,13 @@ class Engine:
             else functools.partial(
                 self.run_batch_call, session, message, agent, part, abort=abort, processor=processor
             ),
+            lsp=self.lsp,
         )
-        result = await self.tools.execute(part.tool, arguments, ctx, parse_error=parse_error)
+        if mcp is not None:
+            enabled = functools.partial(self.tool_enabled, session, self.agent(agent))
+            result = await mcp.execute(part.tool, arguments, ctx, parse_error=parse_error, allowed=enabled)
+        else:
+            result = await self.tools.execute(part.tool, arguments, ctx, parse_error=parse_error)
         from opencode.tool.formatter import FORMATTED_TOOLS
 
         if part.tool in FORMATTED_TOOLS and self.config.formatter is not False:
@@ -788,6 +894,8 @@ class Engine:
 
             # The project's formatter (ruff, prettier, config `formatter`...) on the changed files.
             await apply_formatters(result, self.root, self.config.formatter, state.file_times)
+        if part.tool in FORMATTED_TOOLS and self.lsp is not None:
+            await self.lsp.after_edit(result)  # the changed files' errors, fresh from the language servers
         if part.tool in ("write", "edit") and arguments and arguments.get("filePath"):
             from opencode.bus import FileEdited
 
@@ -1169,9 +1277,15 @@ class Engine:
         task.add_done_callback(self.background.discard)
 
     async def drain(self, timeout: float = 3.0) -> None:
-        """Let background work (titles) finish, within `timeout` seconds."""
+        """Let background work (titles) finish, within `timeout` seconds; then stop the MCP servers."""
         if self.background:
             await asyncio.wait(list(self.background), timeout=timeout)
+        if self._mcp is not None:
+            mcp, self._mcp = self._mcp, None
+            await mcp.close()
+        if self._lsp is not None:
+            lsp, self._lsp = self._lsp, None
+            await lsp.close()  # shutdown and exit, then the processes are killed if they linger
 
 
 async def _unset(call: Any) -> Any:

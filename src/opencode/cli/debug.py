@@ -1,4 +1,4 @@
-"""`opencode debug config|paths`: what OpenCode sees, for troubleshooting."""
+"""`opencode debug config|paths|permission|lsp`: what OpenCode sees, for troubleshooting."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ def main(args: argparse.Namespace) -> int:
         from opencode.cli.permission import main as permission_main
 
         return permission_main(args)
+    if args.action == "lsp":
+        from opencode.cli.debug_lsp import main as lsp_main
+
+        return lsp_main(args)
     if args.action == "paths":
         from opencode.config.paths import paths
 

@@ -23,6 +23,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), port))
+    # Listening from here on: a client that read the printed URL may connect before uvicorn runs (it
+    # waits in the backlog) instead of being refused.
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 

@@ -127,6 +127,7 @@ def _user(item: MessageWithParts, earlier: Sequence[MessageWithParts] = ()) -> p
 def _assistant(item: MessageWithParts) -> list[p.Message]:
     content: list[p.AssistantContent] = []
     results: list[p.ToolResultPart] = []
+    attached: list[p.UserContent] = []
     for part in item.parts:
         if isinstance(part, TextPart) and part.text and not part.ignored:
             content.append(p.TextPart(part.text))
@@ -141,6 +142,10 @@ def _assistant(item: MessageWithParts) -> list[p.Message]:
             if isinstance(state, ToolStateCompleted):
                 output = CLEARED if state.time.compacted else state.output
                 results.append(p.ToolResultPart(part.callID, part.tool, output))
+                for file in state.attachments or [] if not state.time.compacted else []:
+                    decoded = decode_data_url(file.url)
+                    if decoded is not None:  # an image a tool returned (read, an MCP tool): the model sees it next
+                        attached.append(p.FilePart(file.mime, decoded, file.filename))
             elif isinstance(state, ToolStateError):
                 results.append(p.ToolResultPart(part.callID, part.tool, state.error, is_error=True))
             else:
@@ -150,6 +155,8 @@ def _assistant(item: MessageWithParts) -> list[p.Message]:
     messages: list[p.Message] = [p.AssistantMessage(content)]
     if results:
         messages.append(p.ToolMessage(results))
+    if attached:
+        messages.append(p.UserMessage([p.TextPart("Attached by the tool results above:"), *attached]))
     return messages
 
 

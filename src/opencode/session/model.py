@@ -67,14 +67,72 @@ class Session(Model):
             self.slug = slug_for(self.id)
 
 
-_SLUG_ADJECTIVES = (
-    "brisk calm clever eager gentle happy jolly keen lively merry nimble proud quiet rapid sharp steady "
-    "swift tidy vivid witty bold bright cosy daring fair frank grand humble lucky noble plucky sunny"
-).split()
-_SLUG_NOUNS = (
-    "otter falcon maple river comet badger heron cedar lynx orchid pebble quail raven sparrow tiger "
-    "walrus willow yak zebra beacon canyon delta ember fjord glacier harbor island jetty lagoon meadow"
-).split()
+_SLUG_ADJECTIVES = [
+    "brisk",
+    "calm",
+    "clever",
+    "eager",
+    "gentle",
+    "happy",
+    "jolly",
+    "keen",
+    "lively",
+    "merry",
+    "nimble",
+    "proud",
+    "quiet",
+    "rapid",
+    "sharp",
+    "steady",
+    "swift",
+    "tidy",
+    "vivid",
+    "witty",
+    "bold",
+    "bright",
+    "cosy",
+    "daring",
+    "fair",
+    "frank",
+    "grand",
+    "humble",
+    "lucky",
+    "noble",
+    "plucky",
+    "sunny",
+]
+_SLUG_NOUNS = [
+    "otter",
+    "falcon",
+    "maple",
+    "river",
+    "comet",
+    "badger",
+    "heron",
+    "cedar",
+    "lynx",
+    "orchid",
+    "pebble",
+    "quail",
+    "raven",
+    "sparrow",
+    "tiger",
+    "walrus",
+    "willow",
+    "yak",
+    "zebra",
+    "beacon",
+    "canyon",
+    "delta",
+    "ember",
+    "fjord",
+    "glacier",
+    "harbor",
+    "island",
+    "jetty",
+    "lagoon",
+    "meadow",
+]
 
 
 def slug_for(session_id: str) -> str:

@@ -13,6 +13,7 @@
 - `rm.py`, `explore.py` (a project overview), `skill.py` (skills: discovery and the tool): one tool each.
 - `formatter.py`: the project's formatters, run by the engine after a tool changed files.
 - `webfetch.py`, `websearch.py` (back ends in `websearch_backends.py`), `youtube.py`: the web tools.
+- `lsp.py`: the language servers' view (`opencode.lsp`): navigation, symbols, diagnostics, rename, format.
 - `task.py` (subagents, also in the background), `todo.py` (`todowrite`, `todoread`), `question.py`,
   `plan.py` (`plan_enter`, `plan_exit`), `batch.py`: the session tools, built on the engine's hooks.
 - `prompts/`: each tool's description for the model, as plain text.

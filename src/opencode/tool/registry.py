@@ -67,6 +67,7 @@ BUILTIN: dict[str, str] = {
     "webfetch": "opencode.tool.webfetch:WebFetchTool",
     "websearch": "opencode.tool.websearch:WebSearchTool",
     "youtube": "opencode.tool.youtube:YouTubeTool",
+    "lsp": "opencode.tool.lsp:LspTool",
 }
 """The built-in tools in the order the model is shown them: name -> "module:class", imported on first use."""
 

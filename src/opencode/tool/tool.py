@@ -27,6 +27,7 @@ from opencode.tool.filetimes import FileTimes
 
 if TYPE_CHECKING:
     from opencode.bus import QuestionInfo
+    from opencode.lsp.manager import LspManager
     from opencode.session.model import Todo
 
 Params = TypeVar("Params", bound=BaseModel)
@@ -146,6 +147,8 @@ class ToolContext:
     run_tool: Callable[[int, str, dict[str, Any]], Awaitable[ToolResult]] | None = None
     """(index, tool, arguments): one call of a `batch`, through the engine's normal path (tool set,
     permission asks, doom-loop check, snapshot); raises ToolError or Aborted as a call would."""
+    lsp: LspManager | None = None
+    """The project's language servers (the `lsp` tool); None when config `lsp` is false."""
 
     def metadata(self, title: str | None = None, **metadata: Any) -> None:
         """Publish progress for the faces (e.g. bash output so far); not seen by the model."""

@@ -143,7 +143,8 @@ class Client(Protocol):
 
     async def project_files(self, *, refresh: bool = False) -> list[str]:
         """The project's files relative to `directory`, as ripgrep lists them (ignore files honoured,
-        hidden files in, `.git` out), sorted; listed once and cached until `refresh`."""
+        hidden files in, `.git` out), sorted; listed once and cached until `refresh`. Connected MCP
+        servers' resources follow, as `server:uri` (an `@` mention of one attaches it)."""
         ...
 
     def commands(self) -> list[CommandInfo]:
@@ -191,6 +192,13 @@ class Client(Protocol):
 
     def child_sessions(self, session_id: str) -> list[Session]:
         """The sessions sub-agents ran in for `session_id` (its `task` calls), newest first."""
+        ...
+
+    # --- services ---
+
+    def services(self) -> list[ServiceStatus]:
+        """The MCP servers and language servers with their state (none when none is configured or started).
+        May wait for servers still connecting (over HTTP): call it off the UI's thread."""
         ...
 
 
@@ -405,6 +413,9 @@ class EngineClient:
         except ToolError as exc:
             raise ClientError(str(exc)) from None
         self._files = sorted(result.lines())
+        mcp = engine.mcp
+        if mcp is not None:
+            self._files += [resource.reference for resource in mcp.resources()]
         return self._files
 
     def commands(self) -> list[CommandInfo]:
@@ -415,6 +426,9 @@ class EngineClient:
             found = load_commands(self.engine.config, self.engine.cwd, self.engine.root)
         except AgentError as exc:
             raise ClientError(f"a command file is broken: {exc}") from None
+        from opencode.agent.commands import mcp_commands
+
+        found = {**mcp_commands(self.engine), **found}  # the MCP servers' prompts, `/server:prompt`
         ordered = sorted(found.values(), key=lambda c: c.name)
         return [CommandInfo(c.name, c.description or "", c.source) for c in ordered]
 
@@ -467,6 +481,32 @@ class EngineClient:
 
     def child_sessions(self, session_id: str) -> list[Session]:
         return self.engine.store.list_sessions(parent_id=session_id)
+
+    def services(self) -> list[ServiceStatus]:
+        found: list[ServiceStatus] = []
+        mcp = self.engine.mcp
+        if mcp is not None:
+            for server in mcp.status().values():
+                detail = server.error or (f"{server.tools} tools" if server.status == "connected" else "")
+                found.append(ServiceStatus("mcp", server.name, server.status, detail))
+        lsp = self.engine.lsp
+        if lsp is not None:
+            for entry in lsp.status():
+                detail = str(entry.get("error") or "")
+                found.append(ServiceStatus("lsp", str(entry.get("name", "")), str(entry.get("status", "")), detail))
+        return found
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """An MCP server or a language server, as the side panel lists it."""
+
+    kind: Literal["mcp", "lsp"]
+    name: str
+    state: str
+    """connected, connecting, failed, needs_auth, disabled (MCP); connected, error (LSP)."""
+    detail: str = ""
+    """The error, or what it offers ("12 tools")."""
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,15 @@ from opencode.session.model import (
     ToolStateCompleted,
     UserMessage,
 )
-from opencode.tui.client import AgentChoice, ClientError, CommandInfo, ModelChoice, PermissionReply, Usage
+from opencode.tui.client import (
+    AgentChoice,
+    ClientError,
+    CommandInfo,
+    ModelChoice,
+    PermissionReply,
+    ServiceStatus,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from opencode.config.schema import Config
@@ -397,6 +405,26 @@ class HttpClient:
     def child_sessions(self, session_id: str) -> list[Session]:
         children = _sessions.validate_python(self._call("GET", f"/session/{session_id}/children"))
         return sorted(children, key=lambda s: s.time.created, reverse=True)
+
+    def services(self) -> list[ServiceStatus]:
+        found: list[ServiceStatus] = []
+        try:
+            mcp = self._call("GET", "/mcp")  # the server waits for servers still connecting, as a step does
+        except ClientError:
+            mcp = {}
+        for name, state in (mcp or {}).items() if isinstance(mcp, dict) else ():
+            if isinstance(state, dict):
+                detail = str(state.get("error") or "")
+                found.append(ServiceStatus("mcp", str(name), str(state.get("status", "")), detail))
+        try:
+            lsp = self._call("GET", "/lsp")
+        except ClientError:
+            lsp = []
+        for entry in lsp if isinstance(lsp, list) else ():
+            if isinstance(entry, dict):
+                detail = str(entry.get("error") or "")
+                found.append(ServiceStatus("lsp", str(entry.get("name", "")), str(entry.get("status", "")), detail))
+        return found
 
     def rename_session(self, session_id: str, title: str) -> Session:
         return self._keep(Session.model_validate(self._call("PATCH", f"/session/{session_id}", body={"title": title})))

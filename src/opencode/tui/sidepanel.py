@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from opencode.bus import BusEvent
     from opencode.session.model import Todo
-    from opencode.tui.client import Client
+    from opencode.tui.client import Client, ServiceStatus
 
 WIDE = 100
 """Terminal columns from which the panel shows without being asked for."""
@@ -52,6 +52,23 @@ def todo_text(todos: list[Todo]) -> Text:
             text.append("\n")
         style = {"completed": "dim strike", "cancelled": "dim", "in_progress": "bold"}.get(todo.status, "")
         text.append(f"{TODO_MARKS.get(todo.status, '[ ]')} {todo.content}", style=style)
+    return text
+
+
+SERVICE_STYLES = {"connected": "green", "connecting": "yellow", "needs_auth": "yellow", "disabled": "dim"}
+
+
+def services_text(services: list[ServiceStatus]) -> Text:
+    """One line per server: a coloured dot, its name, and its state unless connected (with the reason)."""
+    text = Text()
+    for index, service in enumerate(services):
+        if index:
+            text.append("\n")
+        text.append("● ", style=SERVICE_STYLES.get(service.state, "red"))
+        text.append(service.name)
+        shown = service.detail if service.state == "connected" else f"{service.state} {service.detail}".strip()
+        if shown:
+            text.append(f"  {shown}", style="dim")
     return text
 
 
@@ -85,6 +102,10 @@ class SidePanel(VerticalScroll):
         yield Static("", id="side-todos")
         yield Label("Modified files", classes="heading", id="side-files-heading")
         yield OptionList(id="side-files")
+        yield Label("MCP", classes="heading", id="side-mcp-heading")
+        yield Static("", id="side-mcp")
+        yield Label("LSP", classes="heading", id="side-lsp-heading")
+        yield Static("", id="side-lsp")
 
     def on_mount(self) -> None:
         self.fit(self.app.size.width)
@@ -117,16 +138,19 @@ class SidePanel(VerticalScroll):
         self.show_facts(client, session_id)
         self.show_todos(client.todos(session_id))
         self.show_files(client.modified_files(session_id))
+        self.read_services()
 
     def apply(self, client: Client, session_id: str, events: list[BusEvent]) -> None:
         """Re-read only what these events changed (todos, the files of patch parts, usage and title)."""
-        from opencode.bus import MessageUpdated, PartUpdated, SessionUpdated, TodoUpdated
+        from opencode.bus import LspUpdated, McpStatus, MessageUpdated, PartUpdated, SessionUpdated, TodoUpdated
         from opencode.session.model import PatchPart
 
         self.session_id = session_id
         if not self.display:
             return
         facts = files = False
+        if any(isinstance(event, McpStatus | LspUpdated) for event in events):
+            self.read_services()
         for event in events:
             if isinstance(event, TodoUpdated) and event.sessionID == session_id:
                 self.show_todos(client.todos(session_id))
@@ -155,6 +179,27 @@ class SidePanel(VerticalScroll):
         widget = self.query_one("#side-todos", Static)
         widget.display = bool(todos)
         widget.update(todo_text(todos))
+
+    def read_services(self) -> None:
+        """The MCP and language servers' states, read on a thread (over HTTP the server may wait for them)."""
+        client = self.client
+
+        def read() -> None:
+            try:
+                found = client.services()
+            except ClientError:
+                return
+            self.app.call_from_thread(self.show_services, found)
+
+        self.run_worker(read, thread=True, group="side-services", exclusive=True)
+
+    def show_services(self, services: list[ServiceStatus]) -> None:
+        for kind in ("mcp", "lsp"):
+            mine = [s for s in services if s.kind == kind]
+            self.query_one(f"#side-{kind}-heading").display = bool(mine)
+            widget = self.query_one(f"#side-{kind}", Static)
+            widget.display = bool(mine)
+            widget.update(services_text(mine))
 
     def show_files(self, files: list[str]) -> None:
         self.files = files

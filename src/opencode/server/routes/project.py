@@ -7,8 +7,8 @@ agents, commands, skills, and the status of language servers, MCP servers and fo
     GET /config/providers  GET /provider   PUT|DELETE /auth/{providerID}
     GET /agent  /command  /skill  /lsp  /mcp  /formatter  /experimental/tool/ids  /experimental/tool
 
-What does not exist yet says so plainly: `/lsp` is [] (no language servers run), `/mcp` gives each
-configured server the status "failed" with the reason (no MCP client yet).
+What does not exist yet says so plainly: `/lsp` is [] (no language servers run). `/mcp` gives each
+configured server's status from the engine's MCP servers (`opencode.mcp.manager`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 RESTART_HEADER = "x-opencode-restart-needed"
 """On `PATCH /config`: the keys written that the running server applies only after a restart."""
 PROVIDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-NO_MCP = "MCP servers are not supported by OpenCode Python yet; this server was not started"
 
 
 # --- /path, /project, /vcs -----------------------------------------------------------------------
@@ -485,6 +484,9 @@ async def list_commands(request: Request) -> Response:
         found = load_commands(engine.config, engine.cwd, engine.root)
     except AgentError as exc:
         raise ApiError(400, "BadRequest", f"a command file is broken: {exc}") from None
+    from opencode.agent.commands import mcp_commands
+
+    found = {**mcp_commands(engine), **found}  # the MCP servers' prompts, `/server:prompt`
     out = [
         Command(
             name=c.name,
@@ -493,6 +495,7 @@ async def list_commands(request: Request) -> Response:
             model=c.model,
             template=c.template,
             subtask=c.subtask,
+            source="mcp" if c.source.startswith("mcp:") else "command",
             hints=hints(c.template),
         ).model_dump(exclude_none=True)
         for c in sorted(found.values(), key=lambda c: c.name)
@@ -534,8 +537,10 @@ class LspStatus(BaseModel):
 
 
 async def lsp_status(request: Request) -> Response:
-    """Language servers running: none (OpenCode Python starts no language servers yet)."""
-    return JSONResponse([])
+    """The language servers started or tried (they start per file type when a file is first edited or
+    looked up): id, name, root, status ("connected" or "error", with the error)."""
+    lsp = engine_of(request).lsp
+    return JSONResponse(lsp.status() if lsp is not None else [])
 
 
 class McpStatus(BaseModel):
@@ -544,14 +549,21 @@ class McpStatus(BaseModel):
 
 
 async def mcp_status(request: Request) -> Response:
-    """Each configured MCP server's status: "disabled" when turned off, else "failed" (no MCP client yet)."""
+    """Each configured MCP server's status (the engine's MCP servers start on first use; this waits
+    for them as a step does, and a server still connecting then reads "failed" with that said)."""
     engine = engine_of(request)
     out: dict[str, dict[str, Any]] = {}
     for name, server in (engine.config.mcp or {}).items():
         if getattr(server, "enabled", None) is False:
             out[name] = McpStatus(status="disabled").model_dump(exclude_none=True)
-        else:
-            out[name] = McpStatus(status="failed", error=NO_MCP).model_dump(exclude_none=True)
+    manager = engine.mcp
+    if manager is not None:
+        await manager.ready_for_step()
+        for name, found in manager.status().items():
+            if found.status == "connecting":
+                out[name] = McpStatus(status="failed", error="still connecting").model_dump(exclude_none=True)
+            else:
+                out[name] = McpStatus(status=found.status, error=found.error).model_dump(exclude_none=True)
     return JSONResponse(out)
 
 
