@@ -36,12 +36,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import logging
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 import webbrowser
@@ -176,38 +174,18 @@ class McpAuthStore:
         return self.path.with_name(self.path.name + ".lock")
 
     def read(self) -> dict[str, dict[str, Any]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise McpAuthError(f"{self.path}: cannot read: {exc.strerror}") from None
-        try:
-            data = json.loads(text) if text.strip() else {}
-        except ValueError as exc:
-            raise McpAuthError(f"{self.path}: not valid JSON ({exc}); fix or delete the file") from None
-        if not isinstance(data, dict):
-            raise McpAuthError(f"{self.path}: expected a JSON object; fix or delete the file")
-        return {k: v for k, v in data.items() if isinstance(v, dict)}
+        from opencode.util.secretfile import read_object
+
+        return read_object(self.path, McpAuthError)
 
     def entry(self, name: str, url: str) -> dict[str, Any] | None:
         entry = self.read().get(name)
         return entry if entry is not None and entry.get("serverUrl") == url else None
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".mcp-auth-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        from opencode.util.secretfile import write_private
+
+        write_private(self.path, data)
 
     def _open_lock(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,6 @@ leaves a half-written file, and the file is never readable by other users.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +23,9 @@ def auth_file() -> Path:
 
 
 def read_all(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    path = path or auth_file()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise AuthStoreError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise AuthStoreError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
-    if not isinstance(data, dict):
-        raise AuthStoreError(f"{path}: expected a JSON object; fix or delete the file")
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
+    from opencode.util.secretfile import read_object
+
+    return read_object(path or auth_file(), AuthStoreError)
 
 
 def api_key(provider: str, path: Path | None = None) -> str | None:
@@ -68,22 +54,9 @@ def remove(provider: str, path: Path | None = None) -> bool:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".auth-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        os.chmod(path, 0o600)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    from opencode.util.secretfile import write_private
+
+    write_private(path, data)
 
 
 def mask(secret: str) -> str:
