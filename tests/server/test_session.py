@@ -427,3 +427,26 @@ def test_the_event_stream_carries_a_prompt_in_order(live: Live, model_server: Sc
     statuses = [e["properties"]["status"]["type"] for e in reader.events if e["type"] == "session.status"]
     assert statuses == ["busy", "idle"]
     assert types.index("message.updated") < busy  # the user's message is stored first
+
+
+def test_session_status_says_retry_while_a_rate_limited_request_waits(
+    live: Live, model_server: ScriptedModelServer
+) -> None:
+    from opencode.testing.model_server import ErrorReply
+
+    model_server.push(
+        ErrorReply(429, "slow down", kind="rate_limit", headers={"retry-after": "2"}), Reply([Text("after the wait")])
+    )
+    session_id = new_session(live)
+    assert live.http.post(f"/session/{session_id}/prompt_async", json=text("hi")).status_code == 204
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = live.http.get("/session/status").json().get(session_id)
+        if status and status["type"] == "retry":
+            seen = status
+            break
+        time.sleep(0.05)
+    assert seen["attempt"] >= 1 and "slow down" in seen["message"].lower() and seen["next"] > 0
+    wait_idle(live, session_id)
+    assert live.http.get("/session/status").json() == {}

@@ -401,6 +401,21 @@ def busy_sessions(engine: Engine) -> list[str]:
     return [session_id for session_id in candidates if engine.jobs.busy(session_id)]
 
 
+def session_statuses(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Each running session's status as opencode's `SessionStatus`: busy, or retry (attempt, message,
+    next) while a rate-limited or failed request waits for its next try; idle sessions left out."""
+    from opencode.session.model import now_ms
+
+    out: dict[str, dict[str, Any]] = {}
+    for session_id in busy_sessions(engine):
+        status = engine.statuses.get(session_id)
+        if status is not None and status.type == "retry" and (status.next or 0) > now_ms():
+            out[session_id] = status.model_dump(exclude_none=True)
+        else:
+            out[session_id] = {"type": "busy"}
+    return out
+
+
 async def command_turn(
     engine: Engine,
     session_id: str,

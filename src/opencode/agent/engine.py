@@ -183,6 +183,9 @@ class Engine:
         from opencode.agent.actions import Jobs
 
         self.jobs = Jobs(self.is_busy)
+        self.statuses: dict[str, SessionStatusInfo] = {}
+        """The last `session.status` of each session not idle (retry details for GET /session/status)."""
+        self.bus.on(self._keep_status)
         """The job each face started in a session (a turn, a `!command`, a compaction), to abort or wait for."""
         self._mcp: McpManager | None = None
         self._lsp: LspManager | None = None
@@ -350,6 +353,13 @@ class Engine:
         self.store.put_part(summarize)
         self.bus.publish(PartUpdated(part=summarize))
         return follow
+
+    def _keep_status(self, event: Any) -> None:
+        if isinstance(event, SessionStatus):
+            if event.status.type == "idle":
+                self.statuses.pop(event.sessionID, None)
+            else:
+                self.statuses[event.sessionID] = event.status
 
     def clear_revert(self, session_id: str) -> Session:
         """A new message after an undo: the undone messages are deleted for good (`message.removed` each)."""

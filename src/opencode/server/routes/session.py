@@ -94,10 +94,11 @@ class StatusInfo(BaseModel):
 
 
 async def session_status(request: Request) -> Response:
-    """The status of each session running a turn (sessions left out are idle)."""
-    from opencode.agent.actions import busy_sessions
+    """The status of each session running a turn: busy, or retry while a request waits to be tried
+    again (sessions left out are idle)."""
+    from opencode.agent.actions import session_statuses
 
-    return JSONResponse({session_id: {"type": "busy"} for session_id in busy_sessions(engine_of(request))})
+    return JSONResponse(session_statuses(engine_of(request)))
 
 
 async def get_session(request: Request) -> Response:
