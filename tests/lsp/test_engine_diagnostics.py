@@ -192,3 +192,25 @@ async def test_a_patch_over_two_files_reports_each_file_s_errors(
     assert "\n4:10 " in output
     assert set(part.state.metadata["diagnostics"]) == {str(project / "one.py"), str(project / "two.py")}  # type: ignore[union-attr]
     await engine.drain()
+
+
+async def test_files_changed_by_bash_reach_the_servers(tmp_path: Path, model_server: ScriptedModelServer) -> None:
+    project = write_project(tmp_path / "project", {"pyproject.toml": "", "calc.py": CALC})
+    engine, model = make_engine(project, model_server)
+    broken = {"filePath": "calc.py", "oldString": "double(2)", "newString": 'double("two")'}
+    command = "sed -i 's/double(\"two\")/double(3)/' calc.py"
+    model_server.push(
+        Reply([ToolCall("read", {"filePath": "calc.py"})]),
+        Reply([ToolCall("edit", broken, id="call_break")]),
+        Reply([ToolCall("bash", {"command": command, "description": "Fix the call"}, id="call_bash")]),
+        Reply([Text("done")]),
+    )
+    session = engine.create_session()
+    await engine.prompt(session.id, "break it, then fix it with sed", model=model)
+    assert "double(3)" in (project / "calc.py").read_text()
+    manager = engine.lsp
+    assert manager is not None
+    documents = [c.documents[p] for c in manager.clients.values() for p in c.documents if p.name == "calc.py"]
+    # Opened at version 0 by the edit (with the error); the command's change went out as version 1.
+    assert documents and all("double(3)" in doc.text and doc.version == 1 for doc in documents)
+    await engine.drain()

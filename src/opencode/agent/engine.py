@@ -904,6 +904,8 @@ class Engine:
 
             # The project's formatter (ruff, prettier, config `formatter`...) on the changed files.
             await apply_formatters(result, self.root, self.config.formatter, state.file_times)
+        if part.tool == "bash" and self._lsp is not None:
+            await self._lsp.resync_open()  # a command may have changed open files: the servers see the new text
         if part.tool in FORMATTED_TOOLS and self.lsp is not None:
             await self.lsp.after_edit(result)  # the changed files' errors, fresh from the language servers
         if part.tool in ("write", "edit") and arguments and arguments.get("filePath"):

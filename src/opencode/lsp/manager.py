@@ -358,6 +358,13 @@ class LspManager:
 
     # --- the engine's hook --------------------------------------------------------------------
 
+    async def resync_open(self) -> None:
+        """Send the servers the current text of every document they have open (after a tool that may
+        have changed files behind our edit tools' back, such as bash); unchanged ones cost nothing."""
+        for client in list(self.clients.values()):
+            for path in list(client.documents):
+                await self.sync(path, [client])
+
     async def after_edit(self, result: ToolResult) -> None:
         """Append the errors of the files `result` changed (metadata `diagnostics` too)."""
         from opencode.tool.formatter import changed_paths
