@@ -63,5 +63,5 @@ if __name__ == "__main__":
     mark = os.environ.get("FLAKY_MARK")
     if mark:
         with open(mark, "a") as handle:
-            handle.write(f"start {os.environ.get('FLAKY_WORD', '')}\n")
+            handle.write(f"start {os.environ.get('FLAKY_WORD', '')} pid={os.getpid()}\n")
     server.run("stdio")

@@ -3,6 +3,7 @@ flaky test server (crash mid-call, list_changed, read-only hints)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -223,7 +224,7 @@ async def test_error_result_read_only_hint_and_env_substitution(
     parts = {p.callID: p for p in tool_parts(engine, session.id)}
     assert isinstance(parts["f"].state, ToolStateError) and "fail" in parts["f"].state.error
     assert isinstance(parts["l"].state, ToolStateCompleted) and parts["l"].state.output == "looked"
-    assert (tmp_path / "flaky-starts.txt").read_text() == "start substituted\n"
+    assert (tmp_path / "flaky-starts.txt").read_text().startswith("start substituted pid=")
 
 
 async def test_broken_and_slow_servers_do_not_block_a_prompt(
@@ -359,3 +360,38 @@ async def test_a_server_slower_than_the_step_wait_joins_a_later_step(
     assert "late_ping" in sent_tools(model_server.requests[1])
     parts = {p.callID: p for p in tool_parts(engine, session.id)}
     assert isinstance(parts["ping"].state, ToolStateCompleted) and parts["ping"].state.output == "pong joined"
+
+
+async def test_a_server_that_dies_while_idle_is_noticed_and_restarted_once(
+    project: Path, model_server: ScriptedModelServer, flaky: dict[str, Any], tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    engine = make_engine(project, model_server, {"flaky": flaky})
+    manager = engine.mcp
+    assert manager is not None
+    manager.health_interval, manager.health_timeout = 0.2, 2.0
+    marks = tmp_path / "flaky-starts.txt"
+
+    def pids() -> list[int]:
+        return [int(line.rsplit("pid=", 1)[1]) for line in marks.read_text().splitlines()] if marks.exists() else []
+
+    async def until(condition: Any, timeout: float = 20.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            assert asyncio.get_running_loop().time() < deadline, manager.status()
+            await asyncio.sleep(0.05)
+
+    try:
+        manager.start()
+        await manager.wait_ready(30)
+        assert manager.status()["flaky"].status == "connected"
+        os.kill(pids()[0], signal.SIGKILL)  # dies with no call in flight
+        await until(lambda: len(pids()) == 2 and manager.status()["flaky"].status == "connected")
+        os.kill(pids()[1], signal.SIGKILL)
+        await until(lambda: manager.status()["flaky"].status == "failed")
+    finally:
+        await engine.drain()
+    assert "again after a restart" in (manager.status()["flaky"].error or "")
+    assert len(pids()) == 2  # restarted once, then reported

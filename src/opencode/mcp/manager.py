@@ -86,6 +86,12 @@ _ENV = re.compile(r"\{env:([^}]+)\}")
 _MENTION = re.compile(r"(?<![\w`@])@([^\s`'\"()\[\]{}<>,;!?]+)")
 
 
+HEALTH_INTERVAL = 15.0
+"""Seconds between pings of a connected server."""
+HEALTH_TIMEOUT = 10.0
+"""Seconds a ping may take before it counts as unanswered."""
+
+
 class NeedsAuth(Exception):
     """The remote server answered 401 and we hold no usable tokens."""
 
@@ -186,6 +192,9 @@ class McpManager:
         self.bus = bus
         self.environ = dict(os.environ if environ is None else environ)
         self.startup_timeout = STARTUP_TIMEOUT if startup_timeout is None else startup_timeout
+        self.health_interval = HEALTH_INTERVAL
+        """Seconds between pings of each connected server (a server that died while idle is noticed)."""
+        self.health_timeout = HEALTH_TIMEOUT
         self.servers: dict[str, _Server] = {}
         self.disabled: list[str] = []
         for name, conf in (config.mcp or {}).items():
@@ -282,7 +291,7 @@ class McpManager:
                 await self._refresh(server, session)
                 server.session = session
                 self._set(server, "connected")
-                await server.stop.wait()
+                await self._watch(server, session)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is None or current.cancelling():
@@ -307,6 +316,33 @@ class McpManager:
                 if server.stderr is not None:
                     server.stderr.close()
                     server.stderr = None
+
+    async def _watch(self, server: _Server, session: Any) -> None:
+        """Held while connected: a ping every `health_interval` seconds notices a server that died
+        while idle (restarted once, as after a crash in a call). A ping that goes unanswered twice in
+        a row counts as dead too; one slow answer does not."""
+        misses = 0
+        while not server.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.stop.wait(), self.health_interval)
+                return
+            if server.session is not session:
+                return  # a call saw it die first and a restart is under way
+            try:
+                await asyncio.wait_for(session.send_ping(), self.health_timeout)
+                misses = 0
+                continue
+            except TimeoutError:
+                misses += 1
+                if misses < 2:
+                    continue
+                reason = "did not answer two pings"
+            except Exception as exc:
+                reason = _reason(exc)
+            if server.session is session and not server.stop.is_set():
+                log.info("MCP server %s stopped while idle: %s", server.name, reason)
+                self._server_died(server)
+            return
 
     def _set(self, server: _Server, state: State, error: str | None = None) -> None:
         server.state, server.error = state, error
@@ -676,7 +712,7 @@ class McpManager:
         server.stop.set()
         server.session = None
         if server.restarts >= 1:
-            self._set(server, "failed", f"stopped during a call, again after a restart{self._stderr_tail(server)}")
+            self._set(server, "failed", f"stopped again after a restart{self._stderr_tail(server)}")
             return
         server.restarts += 1
         server.ready = asyncio.Event()  # waiters (the next call, the next step) wait for the restart
