@@ -260,3 +260,18 @@ def test_a_prompt_may_choose_its_user_message_id(live: Live, model_server: Scrip
     assert again.status_code == 400 and again.json()["data"]["field"] == "messageID"
     bad = live.http.post(f"/session/{session_id}/message", json={**text("hi"), "messageID": "nope"})
     assert bad.status_code == 400 and bad.json()["data"]["field"] == "messageID"
+
+
+def test_messages_page_back_with_before_and_limit(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("one")]), Reply([Text("two")]), Reply([Text("three")]))
+    session_id = new_session(live)
+    for word in ("first", "second", "third"):
+        assert live.http.post(f"/session/{session_id}/message", json=text(word)).status_code == 200
+    every = live.http.get(f"/session/{session_id}/message").json()
+    ids = [m["info"]["id"] for m in every]
+    last_two = live.http.get(f"/session/{session_id}/message", params={"limit": 2}).json()
+    assert [m["info"]["id"] for m in last_two] == ids[-2:]
+    page = live.http.get(f"/session/{session_id}/message", params={"limit": 2, "before": ids[-2]}).json()
+    assert [m["info"]["id"] for m in page] == ids[-4:-2]
+    bad = live.http.get(f"/session/{session_id}/message", params={"before": "msg_nothere"})
+    assert bad.status_code == 400 and bad.json()["data"]["field"] == "before"

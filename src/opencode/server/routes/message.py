@@ -274,15 +274,23 @@ def project_file(engine: Engine, url: str, where: str) -> Path:
 
 class MessagesQuery(Input):
     limit: int | None = Field(default=None, ge=0)
+    before: str | None = None
+    """A message id: only the messages before it (a page further back)."""
 
 
 async def list_messages(request: Request) -> Response:
-    """The session's messages with their parts, oldest first; `limit`: only the last N."""
+    """The session's messages with their parts, oldest first; `limit`: only the last N (of those
+    `before` a message id, when given)."""
     engine = engine_of(request)
     session_id = request.path_params["sessionID"]
     query = query_model(request, MessagesQuery)
     session_or_404(engine, session_id)
     messages = engine.store.list_messages(session_id)
+    if query.before is not None:
+        cut = next((i for i, m in enumerate(messages) if m.info.id == query.before), None)
+        if cut is None:
+            raise bad_request(f"before: no message {query.before} in session {session_id}", field="before")
+        messages = messages[:cut]
     if query.limit:
         messages = messages[-query.limit :]
     return wire(messages)
