@@ -185,6 +185,9 @@ class StaticClient:
     def services(self) -> list[ServiceStatus]:
         return []
 
+    def warm_up(self) -> None:
+        return None
+
 
 def screen_text(app: Any) -> str:
     """What the terminal shows, as plain text (the same render as `export_screenshot`)."""

@@ -29,7 +29,7 @@ async def test_the_panel_shows_each_mcp_server_and_why_one_failed(
     app = make_app({"mcp": {"everything": everything_stdio, "broken": broken}})
     async with app.run_test(size=(140, 40)) as pilot:
         manager = app.client.engine.mcp  # type: ignore[attr-defined]
-        manager.start()
+        assert manager._started  # the app started the servers itself, before any prompt
         await manager.wait_ready(30)
         app.query_one(SidePanel).read_services()
         await wait_until(pilot, lambda: "tools" in panel_text(app, "mcp") and "failed" in panel_text(app, "mcp"))

@@ -106,6 +106,7 @@ class OpencodeApp(App[int]):
 
     async def on_mount(self) -> None:
         self._unsubscribe = self.client.subscribe(self._on_event)
+        self.client.warm_up()  # MCP servers connect while the user types the first prompt
         if not self.session_id:
             self.session_id = self.client.create_session().id
         warnings = [*apply_tui_config(self, self.client.get_config()), *self.keymap.warnings]

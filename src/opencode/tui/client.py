@@ -201,6 +201,11 @@ class Client(Protocol):
         May wait for servers still connecting (over HTTP): call it off the UI's thread."""
         ...
 
+    def warm_up(self) -> None:
+        """Start in the background what the first prompt would wait for (the MCP servers); returns at once.
+        Called on the event loop's thread when the app starts."""
+        ...
+
 
 class EngineClient:
     """`Client` over an `Engine` in this process (built with `interactive=True`, so asks wait for replies)."""
@@ -481,6 +486,11 @@ class EngineClient:
 
     def child_sessions(self, session_id: str) -> list[Session]:
         return self.engine.store.list_sessions(parent_id=session_id)
+
+    def warm_up(self) -> None:
+        mcp = self.engine.mcp
+        if mcp is not None:
+            mcp.start()
 
     def services(self) -> list[ServiceStatus]:
         found: list[ServiceStatus] = []

@@ -406,6 +406,9 @@ class HttpClient:
         children = _sessions.validate_python(self._call("GET", f"/session/{session_id}/children"))
         return sorted(children, key=lambda s: s.time.created, reverse=True)
 
+    def warm_up(self) -> None:
+        """The server starts its own MCP servers; nothing to do here."""
+
     def services(self) -> list[ServiceStatus]:
         found: list[ServiceStatus] = []
         try:
