@@ -275,3 +275,13 @@ def test_messages_page_back_with_before_and_limit(live: Live, model_server: Scri
     assert [m["info"]["id"] for m in page] == ids[-4:-2]
     bad = live.http.get(f"/session/{session_id}/message", params={"before": "msg_nothere"})
     assert bad.status_code == 400 and bad.json()["data"]["field"] == "before"
+
+
+def test_each_text_part_is_stored_as_sent(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("ok")]))
+    session_id = new_session(live)
+    body = {"parts": [{"type": "text", "text": "first part"}, {"type": "text", "text": "second part"}]}
+    assert live.http.post(f"/session/{session_id}/message", json=body).status_code == 200
+    user = live.http.get(f"/session/{session_id}/message").json()[0]
+    assert [p["text"] for p in user["parts"] if p["type"] == "text"] == ["first part", "second part"]
+    assert "first part" in sent(model_server) and "second part" in sent(model_server)

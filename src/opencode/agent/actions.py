@@ -468,7 +468,7 @@ async def mcp_prompt(engine: Engine, name: str, arguments: str) -> str:
 
 
 def add_message(
-    engine: Engine, session_id: str, text: str, files: list[Attachment], *, agent: str, model: str | None
+    engine: Engine, session_id: str, text: str | list[str], files: list[Attachment], *, agent: str, model: str | None
 ) -> MessageWithParts:
     """A user message stored without a turn (opencode's `noReply`): the model sees it with the next prompt."""
 

@@ -243,7 +243,7 @@ class Engine:
     async def prompt(
         self,
         session_id: str,
-        text: str,
+        text: str | list[str],
         *,
         files: list[Attachment] | None = None,
         model: str | None = None,
@@ -253,7 +253,8 @@ class Engine:
         tools: dict[str, bool] | None = None,
         message_id: str | None = None,
     ) -> PromptResult:
-        """One turn. `agent` None: the agent the session runs as now (`current_agent`), else the default one.
+        """One turn. `text` a list: one text part per item in the user message (as a client sent them).
+        `agent` None: the agent the session runs as now (`current_agent`), else the default one.
         `system` adds to the system prompt and `tools` turns tools on or off (by name) for this turn (both
         kept on the user message, as opencode's prompt body has them); `message_id` is the user message's
         id when the face chose it (opencode's clients do, to show the message before the server has it).
@@ -378,7 +379,7 @@ class Engine:
     async def _turn(
         self,
         session_id: str,
-        text: str,
+        text: str | list[str],
         files: list[Attachment],
         *,
         model: str | None,
@@ -402,13 +403,17 @@ class Engine:
             agent = agent or self.current_agent(session.id) or self.default_agent()
             abort = abort or asyncio.Event()
             resolved = self.resolve_model(model, agent)
-            if self.mcp is not None and "@" in text:  # `@server:uri`: an MCP resource attached
-                text, files = await self.mcp.expand_mentions(text, files)
+            pieces = [text] if isinstance(text, str) else list(text)
+            if self.mcp is not None and any("@" in piece for piece in pieces):  # `@server:uri`: an MCP resource
+                for index, piece in enumerate(pieces):
+                    if "@" in piece:
+                        pieces[index], files = await self.mcp.expand_mentions(piece, files)
+                text = pieces[0] if isinstance(text, str) else pieces
             user = self.add_user_message(
                 session, text, files, resolved, agent, system=system, tools=tools, message_id=message_id
             )
             if session.title.startswith(DEFAULT_TITLE_PREFIX):
-                self.start_title(session, text)
+                self.start_title(session, text if isinstance(text, str) else "\n\n".join(text))
             self.bus.publish(SessionStatus(sessionID=session.id, status=SessionStatusInfo(type="busy")))
             try:
                 async with resolved.connected():  # one connection to the provider for every step
@@ -454,7 +459,7 @@ class Engine:
     def add_user_message(
         self,
         session: Session,
-        text: str,
+        text: str | list[str],
         files: list[Attachment],
         model: ResolvedModel,
         agent: str,
@@ -484,10 +489,11 @@ class Engine:
             )
             self.store.put_part(part)
             self.bus.publish(PartUpdated(part=part))
-        if text:
-            part_text = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=message.id, text=text)
-            self.store.put_part(part_text)
-            self.bus.publish(PartUpdated(part=part_text))
+        for piece in [text] if isinstance(text, str) else text:  # a list: one text part each, as sent
+            if piece:
+                part_text = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=message.id, text=piece)
+                self.store.put_part(part_text)
+                self.bus.publish(PartUpdated(part=part_text))
         return message
 
     async def loop(

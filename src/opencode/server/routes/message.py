@@ -179,8 +179,9 @@ class PromptBody(Input):
 SUBAGENT_NOTE = "Use the message above and its context to write a prompt, then call the task tool with subagent: {name}"
 
 
-def prompt_content(engine: Engine, parts: list[Any]) -> tuple[str, list[Attachment]]:
-    """The text and attachments a prompt's parts make (400 naming the part that cannot be used)."""
+def prompt_content(engine: Engine, parts: list[Any]) -> tuple[list[str], list[Attachment]]:
+    """The texts (one per text part, files inlined after them) and attachments a prompt's parts make
+    (400 naming the part that cannot be used)."""
     texts: list[str] = []
     files: list[Attachment] = []
     notes: list[str] = []
@@ -212,8 +213,8 @@ def prompt_content(engine: Engine, parts: list[Any]) -> tuple[str, list[Attachme
                 raise bad_request(f"{where}: one subtask part per prompt (got {len(subtasks)})", field=where)
             if not texts:
                 texts.append(part.description)
-    text = "\n\n".join([*texts, *notes])
-    if not text.strip() and not files:
+    text = [*texts, *notes]
+    if not "".join(text).strip() and not files:
         raise bad_request("parts: nothing to send (no text and no file)", field="parts")
     return text, files
 
@@ -351,7 +352,9 @@ async def update_part(request: Request) -> Response:
     return wire(update_part(engine, part))
 
 
-async def prepare_prompt(request: Request) -> tuple[Engine, str, PromptBody, str, str | None, str, list[Attachment]]:
+async def prepare_prompt(
+    request: Request,
+) -> tuple[Engine, str, PromptBody, str, str | None, list[str], list[Attachment]]:
     engine = engine_of(request)
     session_id = request.path_params["sessionID"]
     body = await read_body(request, PromptBody)
@@ -373,7 +376,7 @@ def turn_of(
     body: PromptBody,
     agent: str,
     model: str | None,
-    text: str,
+    text: list[str],
     files: list[Attachment],
 ) -> Work:
     """The job a prompt body starts: a turn (with its `system` and `tools`), or, with a subtask part, the
@@ -385,7 +388,7 @@ def turn_of(
     def work(abort: asyncio.Event) -> Coroutine[Any, Any, Any]:
         if subtask is not None:
             call = SubagentCall(agent=subtask.agent, prompt=subtask.prompt, description=subtask.description)
-            return engine.subtask(session_id, text, call, model=model, agent=agent, abort=abort)
+            return engine.subtask(session_id, "\n\n".join(text), call, model=model, agent=agent, abort=abort)
         return engine.prompt(
             session_id,
             text,
