@@ -450,3 +450,23 @@ def test_session_status_says_retry_while_a_rate_limited_request_waits(
     assert seen["attempt"] >= 1 and "slow down" in seen["message"].lower() and seen["next"] > 0
     wait_idle(live, session_id)
     assert live.http.get("/session/status").json() == {}
+
+
+def test_revert_names_a_part_that_is_not_in_the_message(live: Live, model_server: ScriptedModelServer) -> None:
+    model_server.push(Reply([Text("hello")]))
+    session_id = new_session(live)
+    answer = live.http.post(f"/session/{session_id}/message", json=text("hi")).json()
+    body = {"messageID": answer["info"]["id"], "partID": "prt_nothere"}
+    reply = live.http.post(f"/session/{session_id}/revert", json=body)
+    assert reply.status_code == 400 and reply.json()["data"]["field"] == "partID"
+    second = answer["parts"][1]["id"]  # the text part, after the step's start
+    reverted = live.http.post(
+        f"/session/{session_id}/revert", json={"messageID": answer["info"]["id"], "partID": second}
+    )
+    assert reverted.status_code == 200 and reverted.json()["revert"]["partID"] == second
+    shown = live.http.get(f"/session/{session_id}/message").json()
+    assert [p["type"] for p in shown[-1]["parts"]] == [
+        "step-start",
+        "text",
+        "step-finish",
+    ]  # the list keeps all, as opencode's

@@ -321,3 +321,36 @@ async def test_patch_parts_with_absolute_paths_from_opencode(root: Path, h: Harn
     )
     await revert(h.store, h.snaps, h.session.id, u1)
     assert read(root, "f.txt") == "f0\n"
+
+
+async def test_a_revert_from_a_part_keeps_the_steps_before_it(root: Path, h: Harness) -> None:
+    write(root, "f.txt", "f0\n")
+    u1 = h.user("one")
+    a1 = await h.step(u1, lambda: write(root, "f.txt", "f1\n"))
+    # A second step in the same assistant message: its own start, patch and finish parts.
+    ids = {"sessionID": h.session.id, "messageID": a1}
+    start = await h.snaps.track()
+    second = StepStartPart(id=ascending("prt"), snapshot=start, **ids)
+    h.store.put_part(second)
+    write(root, "f.txt", "f2\n")
+    end, files = await record_step(h.snaps, start)
+    h.store.put_part(PatchPart(id=ascending("prt"), hash=start, files=files, **ids))
+    h.store.put_part(StepFinishPart(id=ascending("prt"), reason="stop", snapshot=end, **ids))
+    every = [p.id for p in h.store.get_message(h.session.id, a1).parts]
+
+    session = await revert(h.store, h.snaps, h.session.id, a1, second.id)
+    assert session.revert is not None and session.revert.partID == second.id
+    assert read(root, "f.txt") == "f1\n", "only the second step's change is undone"
+    (shown,) = [m for m in visible_messages(h.store, session) if m.info.id == a1]
+    assert [p.id for p in shown.parts] == every[: every.index(second.id)]
+
+    await unrevert(h.store, h.snaps, h.session.id)
+    assert read(root, "f.txt") == "f2\n"
+    assert [p.id for p in h.store.get_message(h.session.id, a1).parts] == every
+
+    await revert(h.store, h.snaps, h.session.id, a1, second.id)
+    cleanup_revert(h.store, h.session.id)
+    assert h.all() == [u1, a1]
+    assert [p.id for p in h.store.get_message(h.session.id, a1).parts] == every[: every.index(second.id)]
+    with pytest.raises(RevertError, match="part prt_nothere is not in message"):
+        await revert(h.store, h.snaps, h.session.id, a1, "prt_nothere")

@@ -605,11 +605,12 @@ class Engine:
             raise RevertError("snapshots are off (`snapshot: false` in config), so there is nothing to undo")
         return self.snapshots
 
-    async def revert(self, session_id: str, message_id: str) -> Session:
-        """Undo: files back to how they were before `message_id`, later messages hidden."""
+    async def revert(self, session_id: str, message_id: str, part_id: str | None = None) -> Session:
+        """Undo: files back to how they were before `message_id` (or its part `part_id`), later
+        messages (and parts) hidden."""
         from opencode.session.revert import revert
 
-        session = await revert(self.store, self.require_snapshots(), session_id, message_id)
+        session = await revert(self.store, self.require_snapshots(), session_id, message_id, part_id)
         self.bus.publish(SessionUpdated(info=session))
         return session
 

@@ -55,6 +55,28 @@ def _index(messages: Sequence[MessageWithParts], message_id: str) -> int | None:
     return None
 
 
+def _hidden(messages: Sequence[MessageWithParts], message_id: str, part_id: str | None) -> list[MessageWithParts]:
+    """What a revert at `message_id` (from `part_id` on, when given) takes back: that message, or its
+    parts from `part_id` on, and every later message."""
+    start = _index(messages, message_id)
+    if start is None:
+        return []
+    first = messages[start]
+    cut = _part_index(first, part_id)
+    head = [first] if cut is None else [MessageWithParts(info=first.info, parts=first.parts[cut:])]
+    return [*head, *messages[start + 1 :]]
+
+
+def _part_index(message: MessageWithParts, part_id: str | None) -> int | None:
+    """Where `part_id` is in `message` (None: no part given, or the first one: the whole message)."""
+    if part_id is None:
+        return None
+    for i, part in enumerate(message.parts):
+        if part.id == part_id:
+            return i or None
+    return None
+
+
 def _plan(messages: Sequence[MessageWithParts], snapshots: Snapshots) -> dict[str, str]:
     """For each file changed by the patch parts of `messages`, the hash of the earliest patch that
     changed it: the file as it was before the agent first touched it in that range."""
@@ -82,28 +104,33 @@ def _session(store: Store, session_id: str) -> Session:
         raise RevertError(str(e)) from None
 
 
-async def revert(store: Store, snapshots: Snapshots, session_id: str, message_id: str) -> Session:
-    """Undo `message_id` and everything after it: files restored, messages hidden (see the module doc)."""
+async def revert(
+    store: Store, snapshots: Snapshots, session_id: str, message_id: str, part_id: str | None = None
+) -> Session:
+    """Undo `message_id` (from its part `part_id` on, when given) and everything after it: files
+    restored, messages and parts hidden (see the module doc)."""
     session = _session(store, session_id)
     messages = store.list_messages(session_id)
     start = _index(messages, message_id)
     if start is None:
         raise RevertError(f"message {message_id} is not in session {session_id}")
-    plan = _plan(messages[start:], snapshots)
+    if part_id is not None and all(part.id != part_id for part in messages[start].parts):
+        raise RevertError(f"part {part_id} is not in message {message_id}")
+    if _part_index(messages[start], part_id) is None:
+        part_id = None  # its first part: the whole message
+    plan = _plan(_hidden(messages, message_id, part_id), snapshots)
     previous = session.revert
     if previous is not None and previous.snapshot:
         # Moving the revert point: the state to come back to stays the one before the first revert.
         pre = previous.snapshot
-        old = _index(messages, previous.messageID)
-        if old is not None:
-            for file in _plan(messages[old:], snapshots):
-                plan.setdefault(file, pre)
+        for file in _plan(_hidden(messages, previous.messageID, previous.partID), snapshots):
+            plan.setdefault(file, pre)
     else:
         pre = await snapshots.track()
     # Fail before touching anything when a snapshot is gone (pruned), rather than half way through.
     await snapshots.verify({pre, *plan.values()})
     # Recorded before the files move, so that a failure part way leaves a session `unrevert` can fix.
-    session.revert = SessionRevert(messageID=message_id, snapshot=pre)
+    session.revert = SessionRevert(messageID=message_id, partID=part_id, snapshot=pre)
     session.time.updated = now_ms()
     store.put_session(session)
     await _restore(snapshots, plan)
@@ -119,8 +146,7 @@ async def unrevert(store: Store, snapshots: Snapshots, session_id: str) -> Sessi
         raise RevertError(f"session {session_id} has no revert to undo")
     if session.revert.snapshot:
         messages = store.list_messages(session_id)
-        start = _index(messages, session.revert.messageID)
-        files = list(_plan(messages[start:], snapshots)) if start is not None else []
+        files = list(_plan(_hidden(messages, session.revert.messageID, session.revert.partID), snapshots))
         await snapshots.restore(session.revert.snapshot, files)
     session.revert = None
     session.time.updated = now_ms()
@@ -129,12 +155,19 @@ async def unrevert(store: Store, snapshots: Snapshots, session_id: str) -> Sessi
 
 
 def visible_messages(store: Store, session: Session) -> list[MessageWithParts]:
-    """The session's messages without those a revert hides (from `revert.messageID` on)."""
+    """The session's messages without those a revert hides (from `revert.messageID` on, or from its
+    part `revert.partID` on)."""
     messages = store.list_messages(session.id)
     if session.revert is None:
         return messages
     cut = _index(messages, session.revert.messageID)
-    return messages if cut is None else messages[:cut]
+    if cut is None:
+        return messages
+    first = messages[cut]
+    part_cut = _part_index(first, session.revert.partID)
+    if part_cut is None:
+        return messages[:cut]
+    return [*messages[:cut], MessageWithParts(info=first.info, parts=first.parts[:part_cut])]
 
 
 def cleanup_revert(store: Store, session_id: str, removed: Callable[[str], None] | None = None) -> Session:
@@ -146,6 +179,11 @@ def cleanup_revert(store: Store, session_id: str, removed: Callable[[str], None]
     messages = store.list_messages(session_id)
     cut = _index(messages, session.revert.messageID)
     if cut is not None:
+        part_cut = _part_index(messages[cut], session.revert.partID)
+        if part_cut is not None:  # the message stays, without the parts from the revert point on
+            for part in messages[cut].parts[part_cut:]:
+                store.delete_part(session_id, part.messageID, part.id)
+            cut += 1
         for message in messages[cut:]:
             store.delete_message(session_id, message.info.id)
             if removed is not None:

@@ -209,7 +209,7 @@ async def abort(request: Request) -> Response:
 class RevertBody(Input):
     messageID: str
     partID: str | None = None
-    """Accepted for opencode's clients; the whole message is reverted."""
+    """Revert from this part of the message on (its earlier parts stay); the whole message without it."""
 
 
 async def revert(request: Request) -> Response:
@@ -223,9 +223,10 @@ async def revert(request: Request) -> Response:
     if engine.jobs.busy(session_id):
         raise conflict(f"session {session_id} is busy with a turn: abort it before reverting")
     try:
-        return wire(await engine.revert(session_id, body.messageID))
+        return wire(await engine.revert(session_id, body.messageID, body.partID))
     except RevertError as exc:
-        raise bad_request(str(exc), field="messageID") from None
+        field = "partID" if str(exc).startswith("part ") else "messageID"
+        raise bad_request(str(exc), field=field) from None
 
 
 async def unrevert(request: Request) -> Response:
