@@ -154,40 +154,9 @@ async def wait_paint(probe: PaintProbe, start: float, text: str, timeout: float 
 
 def store_session(engine: Any, count: int) -> str:
     """A stored session of `count` messages, user and assistant in turn, one text part each."""
-    from opencode import id as ids
-    from opencode.session.model import (
-        AssistantMessage,
-        AssistantPath,
-        MessageWithParts,
-        SessionExport,
-        TextPart,
-        UserMessage,
-    )
+    from opencode.testing.sessions import stored_session
 
-    session = engine.create_session(title="a long session")
-    path = AssistantPath(cwd=str(engine.cwd), root=str(engine.cwd))
-    items = []
-    user_id = ""
-    for index in range(count):
-        message_id = ids.ascending("msg")
-        info: Any
-        if index % 2 == 0:
-            user_id = message_id
-            info = UserMessage(id=message_id, sessionID=session.id)
-        else:
-            info = AssistantMessage(
-                id=message_id,
-                sessionID=session.id,
-                parentID=user_id,
-                modelID="test-model",
-                providerID="mine",
-                path=path,
-            )
-        text = f"message {index}: some **markdown** with `code` in it"
-        part = TextPart(id=ids.ascending("prt"), sessionID=session.id, messageID=message_id, text=text)
-        items.append(MessageWithParts(info=info, parts=[part]))
-    engine.store.import_session(SessionExport(info=session, messages=items))
-    return str(session.id)
+    return stored_session(engine, count)
 
 
 async def deltas_to_paint(engine: Any, deltas: int, interval: float) -> list[float]:

@@ -11,12 +11,12 @@ from textual.widget import Widget
 from opencode import id as ids
 from opencode.session.model import Part, ToolPart, ToolStateCompleted, ToolTimeRange
 from opencode.testing.model_server import ScriptedModelServer
+from opencode.testing.sessions import stored_session
 from opencode.tool.write import unified_diff
 from opencode.tui.app import OpencodeApp
 from opencode.tui.diffview import DiffView, side_by_side_rows
 from opencode.tui.widgets import ToolBlock
 from tests.tui.conftest import make_client, wait_until
-from tests.tui.test_big_session import stored_session
 
 OLD = "def greet():\n    print('hello')\n\nkeep = 1\nold_tail = 2\n"
 NEW = "def greet():\n    print('hello, world')\n\nkeep = 1\n"

@@ -98,6 +98,26 @@ def _messages() -> list[MessageWithParts]:
     ]
 
 
+def push_ask() -> PermissionAsked:
+    """A bash permission ask for `git push origin main`."""
+    return PermissionAsked(
+        id="per_1",
+        sessionID="ses_demo",
+        permission="bash",
+        patterns=["git push origin main"],
+        metadata={"command": "git push origin main", "description": "Push the fix"},
+        always=["git push *"],
+        tool=ToolRef(messageID="msg_2", callID="call_3"),
+    )
+
+
+def database_question() -> QuestionAsked:
+    """The `question` tool asking which database, with two options."""
+    options = [QuestionOption(label="Postgres", description="server"), QuestionOption(label="SQLite")]
+    question = QuestionInfo(question="Which database?", header="Storage", options=options)
+    return QuestionAsked(id="que_1", sessionID="ses_demo", questions=[question])
+
+
 class StaticClient:
     """A `Client` over fixed data; records what the app sends back."""
 
@@ -223,17 +243,7 @@ async def test_permission_dialog_shows_the_command_and_sends_the_reply() -> None
     client = StaticClient()
     app = OpencodeApp(client, session_id="ses_demo")
     async with app.run_test(size=(100, 30)) as pilot:
-        client.publish(
-            PermissionAsked(
-                id="per_1",
-                sessionID="ses_demo",
-                permission="bash",
-                patterns=["git push origin main"],
-                metadata={"command": "git push origin main", "description": "Push the fix"},
-                always=["git push *"],
-                tool=ToolRef(messageID="msg_2", callID="call_3"),
-            )
-        )
+        client.publish(push_ask())
         await wait_until(pilot, lambda: isinstance(app.screen, PermissionDialog))
         await pilot.pause(0.1)
         shown = screen_text(app)
@@ -249,9 +259,7 @@ async def test_question_dialog_lists_the_options() -> None:
     client = StaticClient()
     app = OpencodeApp(client, session_id="ses_demo")
     async with app.run_test(size=(100, 30)) as pilot:
-        options = [QuestionOption(label="Postgres", description="server"), QuestionOption(label="SQLite")]
-        question = QuestionInfo(question="Which database?", header="Storage", options=options)
-        client.publish(QuestionAsked(id="que_1", sessionID="ses_demo", questions=[question]))
+        client.publish(database_question())
         await wait_until(pilot, lambda: isinstance(app.screen, QuestionDialog))
         await pilot.pause(0.1)
         shown = screen_text(app)

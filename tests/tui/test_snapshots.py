@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencode.bus import PermissionAsked, QuestionAsked, QuestionInfo, QuestionOption, ToolRef
+from opencode.bus import QuestionAsked, QuestionInfo, QuestionOption
 from opencode.tui.app import OpencodeApp
 from opencode.tui.dialogs import PermissionDialog, PlanDialog, QuestionDialog
 from tests.tui.conftest import wait_until
-from tests.tui.test_screens import StaticClient
+from tests.tui.test_screens import StaticClient, database_question, push_ask
 
 
 def app_for(client: StaticClient | None = None) -> OpencodeApp:
@@ -47,17 +47,7 @@ def test_permission_dialog(snap_compare: Any) -> None:
     app = app_for(client)
 
     async def ask(pilot: Any) -> None:
-        client.publish(
-            PermissionAsked(
-                id="per_1",
-                sessionID="ses_demo",
-                permission="bash",
-                patterns=["git push origin main"],
-                metadata={"command": "git push origin main", "description": "Push the fix"},
-                always=["git push *"],
-                tool=ToolRef(messageID="msg_2", callID="call_3"),
-            )
-        )
+        client.publish(push_ask())
         await wait_until(pilot, lambda: isinstance(app.screen, PermissionDialog))
         await steady(pilot)
 
@@ -69,9 +59,7 @@ def test_question_dialog(snap_compare: Any) -> None:
     app = app_for(client)
 
     async def ask(pilot: Any) -> None:
-        options = [QuestionOption(label="Postgres", description="server"), QuestionOption(label="SQLite")]
-        question = QuestionInfo(question="Which database?", header="Storage", options=options)
-        client.publish(QuestionAsked(id="que_1", sessionID="ses_demo", questions=[question]))
+        client.publish(database_question())
         await wait_until(pilot, lambda: isinstance(app.screen, QuestionDialog))
         await steady(pilot)
 

@@ -8,11 +8,12 @@ from opencode import id as ids
 from opencode.bus import PartUpdated
 from opencode.session.model import Part, TextPart, ToolPart, ToolStateCompleted, ToolTimeRange
 from opencode.testing.model_server import Reply, ScriptedModelServer, Text, ToolCall
+from opencode.testing.sessions import stored_session
 from opencode.tui.app import OpencodeApp
 from opencode.tui.history import TaskBlock, Trail
 from opencode.tui.widgets import AssistantMessageView, PromptInput
 from tests.tui.conftest import engine_of, make_client, type_text, wait_until
-from tests.tui.test_big_session import shown_texts, stored_session
+from tests.tui.test_big_session import shown_texts
 
 
 def task_part(child_id: str) -> Part:

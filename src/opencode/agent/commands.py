@@ -189,7 +189,7 @@ def substitute(template: str, arguments: str) -> str:
         index = int(match.group(1)) - 1
         if index >= len(words):
             return ""
-        # The highest placeholder takes the rest, so "$1 $2" with "fix the login bug" reads naturally.
+        # The highest numbered marker takes the rest, so "$1 $2" with "fix the login bug" reads naturally.
         return " ".join(words[index:]) if index + 1 == last else words[index]
 
     text = _PLACEHOLDER.sub(fill, template)

@@ -4,7 +4,7 @@ Three pure pieces and one call, which the loop combines:
 
 - `should_compact`: the last step's token count against the window minus a reserve for output.
 - `prune_tool_outputs`: marks old tool outputs compacted (the message converter then sends a
-  stub instead of the text); cheap, no model call, tried first.
+  short note instead of the text); cheap, no model call, tried first.
 - `summary_request`: the request that asks a model for hand-over notes. It renders the
   conversation as text and cuts it to fit the window, so the request itself cannot overflow:
   tool output goes first, then old assistant text, then old user messages; the latest user
@@ -53,7 +53,7 @@ TOOL_INPUT_CHARS = 300
 SAFETY_MARGIN = 0.10
 """Share of the input budget left unused: characters / 4 undercounts code and non-Latin text."""
 MIN_KEEP_CHARS = 300
-"""A block cut shorter than this is dropped instead: a stub that short carries nothing."""
+"""A block cut shorter than this is dropped instead: a remnant that short carries nothing."""
 NOTE_RESERVE_CHARS = 200
 
 OUTPUT_LEFT_OUT = "(output left out to fit the context window)"

@@ -331,7 +331,7 @@ def partial_windows(doc: Document, lines: Sequence[str], whole_last: bool) -> li
         if (not head and not tail) or (whole_last and tail):
             continue  # whole lines (the strict passes looked), or a last line that oldString ends
         if (head and len(first) < 3) or (tail and len(last) < 3):
-            continue  # a stub of a line says too little about where it is
+            continue  # a fragment of a line says too little about where it is
         found.append(Window.identity(i, size, head, tail))
     return found
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 WIDE = 100
 """Terminal columns from which the panel shows without being asked for."""
-TODO_MARKS = {"pending": "[ ]", "in_progress": "[•]", "completed": "[✓]", "cancelled": "[-]"}
+CHECK_MARKS = {"pending": "[ ]", "in_progress": "[•]", "completed": "[✓]", "cancelled": "[-]"}
 
 
 def context_line(tokens: int, context: int | None) -> str:
@@ -51,7 +51,7 @@ def todo_text(todos: list[Todo]) -> Text:
         if index:
             text.append("\n")
         style = {"completed": "dim strike", "cancelled": "dim", "in_progress": "bold"}.get(todo.status, "")
-        text.append(f"{TODO_MARKS.get(todo.status, '[ ]')} {todo.content}", style=style)
+        text.append(f"{CHECK_MARKS.get(todo.status, '[ ]')} {todo.content}", style=style)
     return text
 
 

@@ -4,7 +4,7 @@
     GET /file?path=src              entries of a directory (name, path, absolute, type, ignored)
     GET /file/content?path=a.py     a file's text, or base64 for binary; diff and patch when git has it modified
     GET /file/status                changed files (git): path, added, removed, status
-    GET /find?pattern=TODO          ripgrep matches (opencode's shape: path, lines, line_number, ...)
+    GET /find?pattern=fixme         ripgrep matches (opencode's shape: path, lines, line_number, ...)
     GET /find/file?query=app        fuzzy file (and directory) names from the project's file list
     GET /find/symbol?query=x        always [] (no language servers yet)
 

@@ -468,7 +468,7 @@ class Command(BaseModel):
 
 
 def hints(template: str) -> list[str]:
-    """The placeholders a command's template takes (`$1`, `$2`, ..., `$ARGUMENTS`), in order."""
+    """The argument markers a command's template takes (`$1`, `$2`, ..., `$ARGUMENTS`), in order."""
     numbered = sorted({int(n) for n in re.findall(r"\$([1-9]\d*)", template)})
     found = [f"${n}" for n in numbered]
     return [*found, "$ARGUMENTS"] if "$ARGUMENTS" in template else found
