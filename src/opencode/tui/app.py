@@ -153,8 +153,13 @@ class OpencodeApp(App[int]):
             try:
                 await self._apply(events)
             except NoMatches:
-                if not self._exit:  # widgets gone because the app is shutting down: nothing to show
+                if not self._exit and self._widgets_present():
                     raise
+                # The app's widgets are gone (it is shutting down): the events have nothing to show on.
+
+    def _widgets_present(self) -> bool:
+        stack = self.screen_stack
+        return bool(stack) and bool(stack[0].query(SidePanel)) and bool(stack[0].query(StatusLine))
 
     async def _apply(self, events: list[BusEvent]) -> None:
         from opencode.bus import (
